@@ -1,0 +1,37 @@
+"""The one place that reads the environment.
+
+Every other module asks this one; nothing else calls ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_CONTACT_URL = "https://github.com/akhbar-archive/akhbar"
+
+
+def database_url_from_env() -> str | None:
+    """The server chosen by the user (``DATABASE_URL``), or None for the embedded default."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    return url or None
+
+
+def akhbar_home() -> Path:
+    """Where akhbar keeps local state: the embedded database, spool files, logs."""
+    explicit = os.environ.get("AKHBAR_HOME", "").strip()
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "akhbar"
+
+
+def contact_url() -> str:
+    """Where a site operator can read who we are; goes into the User-Agent."""
+    return os.environ.get("AKHBAR_CONTACT_URL", "").strip() or DEFAULT_CONTACT_URL
+
+
+def spool_dir() -> Path:
+    """Items that could not reach the database wait here until the next start."""
+    return akhbar_home() / "spool"

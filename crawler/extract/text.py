@@ -1,0 +1,83 @@
+"""Text as stored and text as compared.
+
+Stored text is what the site published, only tidied (``tidy``). Comparison forms are
+derived on the fly: ``normalize_for_hash`` removes exactly the differences that must never
+make a revision; ``normalize_for_search`` also folds letter variants for matching.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+TATWEEL = "\u0640"
+# Harakat, Quranic annotation marks and superscript alef: pronunciation, not spelling.
+_TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed]")
+# Zero-width and bidi controls, BOM, Arabic letter mark, soft hyphen.
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_TAG = re.compile(r"<[^>]{0,2000}>")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def tidy(text: str) -> str:
+    """Whitespace tidied, nothing else: the stored form of a text field."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(lines).strip()
+
+
+def join_paragraphs(paragraphs: Iterable[str]) -> str:
+    """Paragraphs as stored in ``body_text``: tidied, non-empty, one blank line between."""
+    return "\n\n".join(p for p in (tidy(p) for p in paragraphs) if p)
+
+
+def normalize_for_hash(text: str) -> str:
+    """Remove cosmetic differences only: markup, entities, Unicode form, tatweel,
+    tashkeel, invisible marks and whitespace. A changed letter, hamza or digit survives."""
+    text = _TAG.sub(" ", text)
+    text = html.unescape(text)
+    text = unicodedata.normalize("NFKC", text)
+    text = text.replace(TATWEEL, "")
+    text = _TASHKEEL.sub("", text)
+    text = _INVISIBLE.sub("", text)
+    return " ".join(text.split())
+
+
+_ALEF = re.compile("[\u0622\u0623\u0625\u0671]")
+
+
+def normalize_for_search(text: str) -> str:
+    """``normalize_for_hash`` plus letter folding (alef forms, ya/alef maqsura, ta marbuta)."""
+    text = normalize_for_hash(text)
+    text = _ALEF.sub("\u0627", text)
+    text = text.replace("\u0649", "\u064a").replace("\u0629", "\u0647")
+    return text.lower()
+
+
+def content_hash(
+    *,
+    title: str,
+    subtitle: str | None,
+    body_text: str,
+    authors: Iterable[str],
+    published_at: datetime | None,
+    section: str | None,
+    tags: Iterable[str],
+) -> bytes:
+    """sha256 over the fields whose change makes a revision, each normalized for hash."""
+    published = published_at.astimezone(UTC).isoformat() if published_at else ""
+    fields = [
+        normalize_for_hash(title),
+        normalize_for_hash(subtitle or ""),
+        normalize_for_hash(body_text),
+        "\x1f".join(normalize_for_hash(a) for a in authors),
+        published,
+        normalize_for_hash(section or ""),
+        "\x1f".join(normalize_for_hash(t) for t in tags),
+    ]
+    return hashlib.sha256("\x1e".join(fields).encode("utf-8")).digest()
