@@ -1,0 +1,367 @@
+"""The last pipeline: observations go to PostgreSQL in batches, one transaction each.
+
+Items are buffered and flushed when ``STORE_BATCH_SIZE`` of them are waiting or
+``STORE_BATCH_SECONDS`` after the first one arrived (a timer, so a slow crawl still writes),
+and at close. Database work is blocking (psycopg), so it runs on one writer thread, one
+batch at a time and in order; the crawl keeps downloading meanwhile. At most two batches
+wait for the writer, after that ``process_item`` waits too (back-pressure instead of an
+unbounded queue while the database is slow or down).
+
+Outages: a batch that hits a connection error is retried with backoff
+(``STORE_RETRY_TIMES``, first delay ``STORE_RETRY_DELAY`` seconds, doubling); if the database
+stays down the batch is spooled (``crawler.spool``) and the crawl goes on. While it is down
+each later batch tries once and spools at once. Every batch first replays the spool, so once
+the database is back the spooled batches are stored in order before newer ones; the next
+crawl's start replays whatever is still there. Recording is idempotent, so a batch that was
+committed but not yet deleted from the spool is harmless when replayed again.
+
+A batch the database *rejects* (not an outage: bad data, a bug) is retried item by item so
+the good ones are stored; the rejected ones go to ``spool/failed/`` and count as
+``store/errors`` (and make the crawl run "failed").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Self
+
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from crawler import spool
+from crawler.config import spool_dir
+from crawler.db import revisions
+from crawler.db.revisions import SiteInfo
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation
+from crawler.runs import RUN_ID_STAT
+
+logger = logging.getLogger(__name__)
+
+OBSERVATION_TYPES = (ArticleItem, ArticleSeen, ArticleGone)
+MAX_QUEUED_BATCHES = 2
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means "the database is unreachable or went away" (worth retrying).
+
+    psycopg reports refused/lost connections, server shutdown, serialization failures and
+    deadlocks as OperationalError; SQLAlchemy flags a dropped connection as invalidated.
+    """
+    from crawler.db.session import DatabaseError
+
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        import psycopg
+
+        return isinstance(exc.orig, psycopg.OperationalError | psycopg.InterfaceError)
+    # The embedded server could not be started or reached.
+    return isinstance(exc, DatabaseError | OSError)
+
+
+def site_info_for(spider: Spider) -> SiteInfo:
+    """The spider's declared ``site_info``, else one built from its name and domains."""
+    declared = getattr(spider, "site_info", None)
+    if isinstance(declared, SiteInfo):
+        return declared
+    domains = list(getattr(spider, "allowed_domains", None) or [])
+    return SiteInfo(
+        slug=spider.name,
+        name=getattr(spider, "outlet_name", None) or spider.name,
+        base_url=f"https://{domains[0]}/" if domains else "",
+    )
+
+
+class BatchWriter:
+    """Writes batches to the database, retrying, spooling and replaying; blocking.
+
+    Used by ``StorePipeline`` on its writer thread, by ``akhbar spool replay`` and by
+    ``bench/store.py``. Not thread-safe: one thread at a time.
+    """
+
+    def __init__(
+        self,
+        site: SiteInfo | None,
+        *,
+        database_url: str | None = None,
+        spool_directory: Path | None = None,
+        retry_times: int = 4,
+        retry_delay: float = 1.0,
+    ) -> None:
+        self.site = site
+        self.database_url = database_url
+        self.spool_dir = spool_directory if spool_directory is not None else spool_dir()
+        self.retry_times = retry_times
+        self.retry_delay = retry_delay
+        self.engine: Engine | None = None
+        self.down = False  # the last attempt failed: try once, then spool at once
+
+    # -- connection -------------------------------------------------------------------
+    def connect(self) -> Engine:
+        """Engine for the database, migrated, with our site row (raises when unreachable)."""
+        if self.engine is None:
+            from crawler.db.session import database_url, ensure_schema, get_engine
+
+            url = self.database_url or database_url()
+            ensure_schema(url)
+            engine = get_engine(url)
+            if self.site is not None:
+                with engine.begin() as conn:
+                    revisions.ensure_site(conn, self.site)
+            self.engine = engine
+        return self.engine
+
+    def open(self) -> Counter[str]:
+        """Connect and replay the spool; an outage is logged, not raised (we will spool)."""
+        stats: Counter[str] = Counter()
+        try:
+            self.connect()
+            self.replay(stats)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            self.down = True
+            logger.warning(
+                "database unreachable at start (%s); items will be spooled to %s",
+                _one_line(exc),
+                self.spool_dir,
+            )
+        return stats
+
+    # -- writing ----------------------------------------------------------------------
+    def write(self, batch: Sequence[Observation], crawl_run_id: int | None) -> Counter[str]:
+        """Store one batch (after any spooled ones); spool it if the database stays down."""
+        stats: Counter[str] = Counter()
+        if not batch:
+            return stats
+        attempts = 1 if self.down else 1 + self.retry_times
+        for attempt in range(attempts):
+            try:
+                engine = self.connect()
+                self.replay(stats)
+                with engine.begin() as conn:
+                    result = revisions.record(conn, batch, crawl_run_id=crawl_run_id)
+            except Exception as exc:
+                if not is_outage(exc):
+                    logger.error(
+                        "database rejected a batch of %d (%s); storing it item by item",
+                        len(batch),
+                        _one_line(exc),
+                    )
+                    self._write_one_by_one(batch, crawl_run_id, stats)
+                    return stats
+                if attempt + 1 < attempts:
+                    delay = self.retry_delay * 2**attempt
+                    logger.warning(
+                        "database unavailable (%s); retry %d/%d in %.1f s",
+                        _one_line(exc),
+                        attempt + 1,
+                        self.retry_times,
+                        delay,
+                    )
+                    stats["store/retries"] += 1
+                    time.sleep(delay)
+                    continue
+                self.down = True
+                path = spool.spool_batch(
+                    self.spool_dir, batch, site=self.site, crawl_run_id=crawl_run_id
+                )
+                stats["store/spooled_items"] += len(batch)
+                stats["store/spooled_batches"] += 1
+                logger.warning(
+                    "database unavailable (%s); spooled %d items to %s",
+                    _one_line(exc),
+                    len(batch),
+                    path,
+                )
+                return stats
+            else:
+                if self.down:
+                    logger.info("database reachable again")
+                self.down = False
+                stats.update(result.as_stats("store/"))
+                stats["store/batches"] += 1
+                stats["store/items"] += len(batch)
+                return stats
+        raise AssertionError("unreachable")
+
+    def _write_one_by_one(
+        self, batch: Sequence[Observation], crawl_run_id: int | None, stats: Counter[str]
+    ) -> None:
+        engine = self.connect()
+        for i, obs in enumerate(batch):
+            try:
+                with engine.begin() as conn:
+                    result = revisions.record(conn, [obs], crawl_run_id=crawl_run_id)
+            except Exception as exc:
+                if is_outage(exc):
+                    rest = batch[i:]
+                    spool.spool_batch(
+                        self.spool_dir, rest, site=self.site, crawl_run_id=crawl_run_id
+                    )
+                    self.down = True
+                    stats["store/spooled_items"] += len(rest)
+                    stats["store/spooled_batches"] += 1
+                    return
+                path = spool.spool_batch(
+                    self.spool_dir / spool.FAILED, [obs], site=self.site, crawl_run_id=crawl_run_id
+                )
+                stats["store/errors"] += 1
+                logger.error(
+                    "database rejected an observation of %s (%s); kept in %s",
+                    _describe(obs),
+                    _one_line(exc),
+                    path,
+                    exc_info=exc,
+                )
+            else:
+                stats.update(result.as_stats("store/"))
+                stats["store/items"] += 1
+        stats["store/batches"] += 1
+
+    # -- replay -----------------------------------------------------------------------
+    def replay(self, stats: Counter[str]) -> None:
+        """Store every spooled batch, oldest first, deleting each after its commit.
+
+        An outage propagates (the caller retries or spools); a batch the database rejects
+        is moved to ``failed/`` and counted in ``store/errors``.
+        """
+        paths = spool.pending(self.spool_dir)
+        if not paths:
+            return
+        engine = self.connect()
+        for path in paths:
+            with spool.claim(path) as batch:
+                if batch is None:  # another process is replaying it, or already did
+                    continue
+                try:
+                    with engine.begin() as conn:
+                        if batch.site is not None:
+                            revisions.ensure_site(conn, batch.site)
+                        run_id = _existing_run(conn, batch.crawl_run_id)
+                        result = revisions.record(conn, batch.observations, crawl_run_id=run_id)
+                except Exception as exc:
+                    if is_outage(exc):
+                        raise
+                    target = spool.quarantine(path)
+                    stats["store/errors"] += len(batch.observations)
+                    logger.error(
+                        "database rejected spooled batch %s (%s); moved to %s",
+                        path.name,
+                        _one_line(exc),
+                        target,
+                        exc_info=exc,
+                    )
+                    continue
+                spool.remove(path)
+            stats.update(result.as_stats("store/"))
+            stats["store/replayed_items"] += len(batch.observations)
+            stats["store/replayed_batches"] += 1
+            logger.info("replayed %d spooled items from %s", len(batch.observations), path.name)
+
+
+def _existing_run(conn: Any, run_id: int | None) -> int | None:
+    # A spool file may outlive its crawl_runs row (another database, a purge).
+    if run_id is None:
+        return None
+    from sqlalchemy import select
+
+    from crawler.db.models import CrawlRun
+
+    return conn.scalar(select(CrawlRun.id).where(CrawlRun.id == run_id))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+def _describe(obs: Observation) -> str:
+    return f"{type(obs).__name__}({obs.site}, {getattr(obs, 'url', None) or obs.external_id})"
+
+
+class StorePipeline:
+    """Buffers observations and hands them to a ``BatchWriter`` on its own thread."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.batch_size = max(1, settings.getint("STORE_BATCH_SIZE", 200))
+        self.batch_seconds = settings.getfloat("STORE_BATCH_SECONDS", 2.0)
+        self.retry_times = settings.getint("STORE_RETRY_TIMES", 4)
+        self.retry_delay = settings.getfloat("STORE_RETRY_DELAY", 1.0)
+        self.writer: BatchWriter | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="akhbar-store")
+        self._buffer: list[Observation] = []
+        self._queued: list[asyncio.Future[Counter[str]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    async def open_spider(self) -> None:
+        spider = self.crawler.spider
+        assert spider is not None
+        self._loop = asyncio.get_running_loop()
+        self.writer = BatchWriter(
+            site_info_for(spider), retry_times=self.retry_times, retry_delay=self.retry_delay
+        )
+        stats = await self._loop.run_in_executor(self._executor, self.writer.open)
+        self._count(stats)
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, OBSERVATION_TYPES):
+            return item
+        self._buffer.append(item)
+        if len(self._buffer) == 1 and self._loop is not None:
+            self._timer = self._loop.call_later(self.batch_seconds, self._flush)
+        if len(self._buffer) >= self.batch_size:
+            self._flush()
+            while len(self._queued) > MAX_QUEUED_BATCHES:
+                await asyncio.wait([self._queued[0]])
+        return item
+
+    async def close_spider(self) -> None:
+        self._flush()
+        if self._queued:
+            await asyncio.wait(list(self._queued))
+        self._executor.shutdown(wait=True)
+
+    def _flush(self) -> None:
+        """Hand the buffer to the writer thread (it runs batches in submission order)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._buffer or self.writer is None or self._loop is None:
+            return
+        batch, self._buffer = self._buffer, []
+        # Read now, not in the thread: the run id is set by CrawlRunRecorder at open.
+        run_id = self.stats.get_value(RUN_ID_STAT)
+        future = self._loop.run_in_executor(self._executor, self.writer.write, batch, run_id)
+        self._queued.append(future)
+        future.add_done_callback(self._written)
+
+    def _written(self, future: asyncio.Future[Counter[str]]) -> None:
+        self._queued.remove(future)
+        exc = future.exception()
+        if exc is not None:
+            # Only a bug gets here (the writer spools on outages); never lose it silently.
+            self.stats.inc_value("store/errors")
+            logger.error("store writer failed", exc_info=exc)
+            return
+        self._count(future.result())
+
+    def _count(self, stats: Counter[str]) -> None:
+        for key, value in stats.items():
+            self.stats.inc_value(key, value)
