@@ -137,3 +137,33 @@ def test_concurrent_upgrades_on_a_fresh_database(make_database):
         assert proc.returncode == 0, err
     assert _tables(url) == TABLES
     assert db_session.current_revisions(url) == db_session.head_revisions()
+
+
+def test_upgrade_waits_for_the_migration_lock(make_database):
+    url = make_database(migrate=False)
+    code = f"from crawler.db.session import upgrade; upgrade({url!r})"
+    engine = db_session.get_engine(url)
+    with engine.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": db_session.MIGRATION_LOCK_KEY})
+        holder.commit()
+        proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+        try:
+            with pytest.raises(subprocess.TimeoutExpired):
+                proc.wait(timeout=2)  # blocked on the lock, not migrating
+            assert _tables(url) == set()
+        finally:
+            holder.execute(
+                text("SELECT pg_advisory_unlock(:k)"), {"k": db_session.MIGRATION_LOCK_KEY}
+            )
+            holder.commit()
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert _tables(url) == TABLES
+
+
+def test_ensure_schema_refuses_an_unknown_revision(make_database):
+    url = make_database()
+    with db_session.get_engine(url).begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'from_the_future'"))
+    with pytest.raises(db_session.DatabaseError, match="from_the_future"):
+        db_session.ensure_schema(url)

@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from sqlalchemy.engine import URL, make_url
 
 from crawler.config import akhbar_home
 
@@ -48,7 +49,17 @@ def embedded_url() -> str:
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
         _server = server
-        _url = server.get_uri(database=DATABASE_NAME, driver="psycopg")
+        # pgserver renders an empty password ("postgres:@"); drop it so masking reads true.
+        raw = make_url(server.get_uri(database=DATABASE_NAME, driver="psycopg"))
+        url = URL.create(
+            raw.drivername,
+            username=raw.username,
+            host=raw.host,
+            port=raw.port,
+            database=raw.database,
+            query=raw.query,
+        )
+        _url = url.render_as_string(hide_password=False)
         return _url
 
 

@@ -1,0 +1,65 @@
+"""``akhbar db upgrade|current|url`` against a real server."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from crawler.cli import build_parser, main
+from crawler.db import session as db_session
+
+
+def test_url_masks_the_password(monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", "postgres://reader:s3cr%40t@db.example:5433/archive")
+    assert main(["db", "url"]) == 0
+    out = capsys.readouterr().out
+    assert "s3cr" not in out
+    assert "postgresql+psycopg://reader:***@db.example:5433/archive" in out
+    assert "DATABASE_URL" in out
+
+
+def test_upgrade_then_current(make_database, monkeypatch, capsys):
+    url = make_database(migrate=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    head = db_session.head_revisions()[0]
+
+    assert main(["db", "current"]) == 1
+    assert "empty" in capsys.readouterr().out
+
+    assert main(["db", "upgrade"]) == 0
+    assert head in capsys.readouterr().out
+    assert db_session.current_revisions(url) == (head,)
+
+    assert main(["db", "current"]) == 0
+    assert capsys.readouterr().out.strip() == f"{head} (head)"
+
+    assert main(["db", "upgrade"]) == 0
+    assert "already at" in capsys.readouterr().out
+
+
+def test_unreachable_server_is_one_line_without_traceback(pg_server_url, monkeypatch, capsys):
+    # Port 1 on localhost: nothing listens there, the connection is refused at once.
+    url = make_url(pg_server_url).set(port=1).render_as_string(hide_password=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["db", "current"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("akhbar: ")
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_not_postgresql_is_refused(monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///archive.db")
+    assert main(["db", "url"]) == 1
+    assert "PostgreSQL" in capsys.readouterr().err
+
+
+def test_subcommands_are_discovered():
+    parser = build_parser()
+    choices = parser._subparsers._group_actions[0].choices
+    assert "db" in choices
+
+
+def test_no_subcommand_shows_help(capsys):
+    assert main([]) == 2
+    assert "usage: akhbar" in capsys.readouterr().err

@@ -1,0 +1,98 @@
+"""The zero-setup default: no DATABASE_URL, an embedded PostgreSQL under AKHBAR_HOME."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawler.db import session as db_session
+
+pytestmark = pytest.mark.slow
+
+AKHBAR = Path(sys.executable).with_name("akhbar")
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["AKHBAR_HOME"] = str(home)
+    return env
+
+
+def _akhbar(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [str(AKHBAR)] if AKHBAR.exists() else [sys.executable, "-m", "crawler.cli"]
+    return subprocess.run(
+        [*command, *args], env=_env(home), capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path):
+    home = tmp_path / "home" / "akhbar"  # does not exist yet: akhbar creates it
+    yield home
+    shutil.rmtree(tmp_path / "home", ignore_errors=True)
+
+
+def test_db_commands_use_the_embedded_server(home: Path):
+    head = db_session.head_revisions()[0]
+
+    upgrade = _akhbar(home, "db", "upgrade")
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert head in upgrade.stdout
+    assert (home / "pgdata" / "PG_VERSION").exists()
+
+    current = _akhbar(home, "db", "current")
+    assert current.returncode == 0, current.stderr
+    assert current.stdout.strip() == f"{head} (head)"
+
+    url = _akhbar(home, "db", "url")
+    assert url.returncode == 0, url.stderr
+    assert "embedded" in url.stdout and str(home / "pgdata") in url.stdout
+
+    # The last process has gone: the server went with it.
+    assert not (home / "pgdata" / "postmaster.pid").exists()
+
+
+CLIENT = """
+import sys
+from sqlalchemy import text
+from crawler.db.session import database_url, ensure_schema, get_engine, current_revisions
+url = database_url()
+ensure_schema(url)
+with get_engine(url).connect() as conn:
+    started = conn.execute(text("SELECT pg_postmaster_start_time()")).scalar_one()
+print(started.isoformat(), ",".join(current_revisions(url)), flush=True)
+sys.stdin.read()  # hold the server until the test lets go
+"""
+
+
+def test_concurrent_processes_share_one_embedded_server(home: Path):
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLIENT],
+            env=_env(home),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    try:
+        lines = [proc.stdout.readline().split() for proc in procs]
+    finally:
+        for proc in procs:
+            proc.stdin.close()
+        for proc in procs:
+            proc.wait(timeout=60)
+        errors = [proc.stderr.read() for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0, 0], errors
+    head = ",".join(db_session.head_revisions())
+    assert all(line[1] == head for line in lines), lines
+    # One server: every process saw the same postmaster start time.
+    assert len({line[0] for line in lines}) == 1, lines
+    assert not (home / "pgdata" / "postmaster.pid").exists()
