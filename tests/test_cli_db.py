@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy.engine import make_url
 
 from crawler.cli import build_parser, main
