@@ -1,17 +1,61 @@
 """The only writer of articles, their URLs, revisions, events and snapshots.
 
-CONTRACT (implementation in progress): see docs/architecture.md.
+``record`` applies a batch of observations inside the caller's transaction, set-based:
+a handful of round trips per batch whatever its size.
+
+1. take transaction-level advisory locks on every identity key of the batch
+   ((site, external_id) and (site, url_key)), sorted, so two writers never deadlock;
+2. find the articles those keys already name;
+3. lock those article rows (sorted by id), then read their fresh state and current hash;
+4. resolve and apply each observation in memory, in observed order;
+5. write: snapshots, new articles, revisions, URLs, events, one bulk article update.
+
+Why two lock phases: two observations may reach one existing article through different
+keys (one by external id, one by an old URL), so key locks alone do not serialise them; the
+row locks do. Key locks come first and cover everything a writer can create (articles,
+external ids, URLs), so resolution cannot change under us once they are held. Unique
+constraints ((site, external_id), url, (article, revision_no), sha256) are the backstop.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
 
-from sqlalchemy import Connection
+import zstandard
+from sqlalchemy import Connection, insert, or_, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from crawler.items import Observation
+from crawler.db.models import (
+    Article,
+    ArticleEvent,
+    ArticleRevision,
+    ArticleUrl,
+    PageSnapshot,
+    Site,
+)
+from crawler.db.schedule import next_check_at
+from crawler.extract.text import content_hash
+from crawler.extract.urls import url_key
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation
+from crawler.items import PageSnapshot as SnapshotItem
+
+log = logging.getLogger(__name__)
+
+sites_t = Site.__table__
+articles_t = Article.__table__
+urls_t = ArticleUrl.__table__
+revisions_t = ArticleRevision.__table__
+events_t = ArticleEvent.__table__
+snapshots_t = PageSnapshot.__table__
+
+GONE_STATUSES = frozenset({404, 410, 200})  # 200 = a recognised soft 404
+ZSTD_LEVEL = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,16 +94,706 @@ class KnownArticle:
 
 def ensure_site(conn: Connection, site: SiteInfo) -> int:
     """Insert or update the ``sites`` row; return its id."""
-    raise NotImplementedError
+    row = conn.execute(
+        text(
+            "INSERT INTO sites (slug, name, base_url, language)"
+            " VALUES (:slug, :name, :base_url, :language)"
+            " ON CONFLICT (slug) DO UPDATE SET name = excluded.name,"
+            " base_url = excluded.base_url, language = excluded.language"
+            " WHERE (sites.name, sites.base_url, sites.language)"
+            " IS DISTINCT FROM (excluded.name, excluded.base_url, excluded.language)"
+            " RETURNING id"
+        ),
+        asdict(site),
+    ).first()
+    if row is not None:
+        return int(row[0])
+    # Unchanged row: nothing was written (no dead tuple per crawl), so look it up.
+    return int(conn.execute(select(sites_t.c.id).where(sites_t.c.slug == site.slug)).scalar_one())
+
+
+def known_articles(conn: Connection, site_slug: str) -> list[KnownArticle]:
+    """Every article of a site the archive knows, for incremental crawls and deletion checks."""
+    a, r = articles_t, revisions_t
+    rows = conn.execute(
+        select(
+            a.c.id,
+            a.c.external_id,
+            a.c.canonical_url,
+            r.c.modified_at,
+            a.c.last_checked_at,
+            a.c.removed_at,
+        )
+        .select_from(
+            a.join(sites_t, sites_t.c.id == a.c.site_id).outerjoin(
+                r, r.c.id == a.c.current_revision_id
+            )
+        )
+        .where(sites_t.c.slug == site_slug)
+        .order_by(a.c.id)
+    )
+    return [KnownArticle(*row) for row in rows]
+
+
+# --- internal state of one batch -----------------------------------------------------
+
+
+@dataclass(slots=True, eq=False)
+class _Obs:
+    index: int
+    obs: Observation
+    at: datetime
+    site_id: int | None
+    external_id: str | None
+    urls: list[str]  # raw, as seen, without duplicates
+    keys: list[str]  # url_key of each of urls
+
+
+@dataclass(slots=True, eq=False)
+class _Art:
+    """An article as this batch sees it; ``id`` is None until a new one is inserted."""
+
+    id: int | None
+    site_id: int
+    external_id: str | None
+    canonical_url: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    last_checked_at: datetime
+    last_changed_at: datetime
+    next_check_at: datetime | None
+    removed_at: datetime | None
+    revision_count: int
+    current_revision_id: int | None
+    current_hash: bytes | None
+    published_at: datetime | None
+    is_new: bool = False
+    dirty: bool = False
+    last_revision: dict[str, Any] | None = None  # pending row of this batch, if any
+
+
+@dataclass(slots=True)
+class _Writes:
+    snapshots: dict[bytes, SnapshotItem] = field(default_factory=dict)
+    new_articles: list[_Art] = field(default_factory=list)
+    revisions: list[tuple[_Art, dict[str, Any]]] = field(default_factory=list)
+    urls: dict[str, tuple[_Art, str, datetime, datetime]] = field(default_factory=dict)
+    url_seen: dict[str, datetime] = field(default_factory=dict)  # existing URL rows
+    events: list[tuple[_Art, dict[str, Any]]] = field(default_factory=list)
 
 
 def record(
     conn: Connection, observations: Sequence[Observation], *, crawl_run_id: int | None = None
 ) -> RecordStats:
-    """Record a batch of observations inside the caller's transaction."""
-    raise NotImplementedError
+    """Record a batch of observations inside the caller's transaction.
+
+    Several observations of one article are applied in observed order (``fetched_at`` /
+    ``observed_at``; ties keep batch order). Raises ValueError on an observation that breaks
+    the items contract (naive datetime, a Gone status other than 404/410/200) before
+    writing anything.
+    """
+    stats = RecordStats()
+    if not observations:
+        return stats
+    for o in observations:
+        _validate(o)
+    site_ids = _site_ids(conn, observations)
+    batch = sorted(
+        (_prepare(i, o, site_ids.get(o.site)) for i, o in enumerate(observations)),
+        key=lambda b: (b.at, b.index),
+    )
+
+    _lock_identity_keys(conn, batch)
+    by_key, by_url, article_ids = _find_existing(conn, batch)
+    arts = _load_locked(conn, article_ids)
+
+    writes = _Writes()
+    ext_map: dict[tuple[int, str], _Art] = {
+        (a.site_id, a.external_id): a for a in arts.values() if a.external_id is not None
+    }
+    key_map = {k: arts[i] for k, i in by_key.items()}
+    url_map = {u: arts[i] for u, i in by_url.items()}
+    for b in batch:
+        _apply(b, ext_map, key_map, url_map, writes, stats, crawl_run_id)
+
+    _write(conn, writes, list(arts.values()), crawl_run_id)
+    return stats
 
 
-def known_articles(conn: Connection, site_slug: str) -> list[KnownArticle]:
-    """Every article of a site the archive knows, for incremental crawls and deletion checks."""
-    raise NotImplementedError
+def _validate(o: Observation) -> None:
+    at = o.fetched_at if isinstance(o, ArticleItem) else o.observed_at
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"naive datetime in {type(o).__name__} for {o.site}: {at!r}")
+    if isinstance(o, ArticleGone) and o.status not in GONE_STATUSES:
+        raise ValueError(f"ArticleGone with status {o.status}: only 404, 410 or a soft 404 (200)")
+
+
+def _site_ids(conn: Connection, observations: Sequence[Observation]) -> dict[str, int]:
+    slugs = sorted({o.site for o in observations})
+    found = dict(
+        conn.execute(select(sites_t.c.slug, sites_t.c.id).where(sites_t.c.slug.in_(slugs))).all()
+    )
+    missing = {
+        o.site: o for o in observations if o.site not in found and isinstance(o, ArticleItem)
+    }
+    if missing:
+        # A site nobody declared with ensure_site: keep the articles, name it by its slug.
+        for slug, item in sorted(missing.items()):
+            parts = urlsplit(item.url)
+            conn.execute(
+                text(
+                    "INSERT INTO sites (slug, name, base_url, language)"
+                    " VALUES (:slug, :slug, :base, :lang) ON CONFLICT (slug) DO NOTHING"
+                ),
+                {"slug": slug, "base": f"{parts.scheme}://{parts.netloc}/", "lang": item.language},
+            )
+        found.update(
+            conn.execute(
+                select(sites_t.c.slug, sites_t.c.id).where(sites_t.c.slug.in_(sorted(missing)))
+            ).all()
+        )
+    return found
+
+
+def _prepare(index: int, o: Observation, site_id: int | None) -> _Obs:
+    if isinstance(o, ArticleItem):
+        at = o.fetched_at
+        raw = [o.url, o.canonical_url, *o.urls]
+    else:
+        at = o.observed_at
+        raw = [o.url] if o.url else []
+    urls = list(dict.fromkeys(u for u in raw if u))
+    ext = o.external_id if o.external_id not in (None, "") else None
+    return _Obs(index, o, at, site_id, ext, urls, [url_key(u) for u in urls])
+
+
+def _lock_key(*parts: object) -> tuple[int, int]:
+    """Two signed int4 from a stable hash: the two-key advisory lock space, which never
+    overlaps the one-bigint space other modules use (migrations)."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
+    return (
+        int.from_bytes(digest[:4], "big", signed=True),
+        int.from_bytes(digest[4:], "big", signed=True),
+    )
+
+
+def _lock_identity_keys(conn: Connection, batch: list[_Obs]) -> None:
+    keys: set[tuple[int, int]] = set()
+    for b in batch:
+        if b.site_id is None:
+            continue
+        if b.external_id is not None:
+            keys.add(_lock_key(b.site_id, "e", b.external_id))
+        keys.update(_lock_key(b.site_id, "u", k) for k in b.keys)
+    ordered = sorted(keys)  # one global order: no deadlock between writers
+    conn.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(k1, k2))"
+            " FROM unnest(CAST(:k1 AS int[]), CAST(:k2 AS int[])) AS t(k1, k2)"
+        ),
+        {"k1": [k[0] for k in ordered], "k2": [k[1] for k in ordered]},
+    )
+
+
+def _find_existing(
+    conn: Connection, batch: list[_Obs]
+) -> tuple[dict[str, int], dict[str, int], list[int]]:
+    """Articles named by the batch's keys: by (site, ext id), by url_key, by raw URL.
+
+    Returns url_key -> article, raw URL -> article, and every article id found."""
+    site_ids = sorted({b.site_id for b in batch if b.site_id is not None})
+    exts = sorted({b.external_id for b in batch if b.external_id and b.site_id is not None})
+    keys = sorted({k for b in batch if b.site_id is not None for k in b.keys})
+    urls = sorted({u for b in batch if b.site_id is not None for u in b.urls})
+    by_ext: dict[tuple[int, str], int] = {}
+    by_key: dict[str, int] = {}
+    by_url: dict[str, int] = {}
+    if not site_ids:
+        return by_key, by_url, []
+    a, u = articles_t, urls_t
+    if exts:
+        for aid, sid, ext in conn.execute(
+            select(a.c.id, a.c.site_id, a.c.external_id).where(
+                a.c.site_id.in_(site_ids), a.c.external_id.in_(exts)
+            )
+        ):
+            by_ext[(sid, ext)] = aid
+    if keys:
+        # A URL row counts for the site of its article only; lowest article id wins a key.
+        rows = conn.execute(
+            select(u.c.url, u.c.url_key, u.c.article_id)
+            .join(a, a.c.id == u.c.article_id)
+            .where(
+                a.c.site_id.in_(site_ids),
+                or_(u.c.url_key.in_(keys), u.c.url.in_(urls)),
+            )
+            .order_by(u.c.article_id, u.c.id)
+        )
+        wanted = set(keys)
+        for url, key, aid in rows:
+            by_url[url] = aid
+            if key in wanted:
+                by_key.setdefault(key, aid)
+    ids = sorted({*by_ext.values(), *by_key.values(), *by_url.values()})
+    return by_key, by_url, ids
+
+
+def _load_locked(conn: Connection, ids: list[int]) -> dict[int, _Art]:
+    """Lock the articles (sorted), then read their state in a fresh statement.
+
+    The read must come after the lock in its own statement: under READ COMMITTED a new
+    statement sees everything committed by whoever held the lock before us."""
+    if not ids:
+        return {}
+    a, r = articles_t, revisions_t
+    conn.execute(select(a.c.id).where(a.c.id.in_(ids)).order_by(a.c.id).with_for_update()).all()
+    rows = conn.execute(
+        select(
+            a.c.id,
+            a.c.site_id,
+            a.c.external_id,
+            a.c.canonical_url,
+            a.c.first_seen_at,
+            a.c.last_seen_at,
+            a.c.last_checked_at,
+            a.c.last_changed_at,
+            a.c.next_check_at,
+            a.c.removed_at,
+            a.c.revision_count,
+            a.c.current_revision_id,
+            r.c.content_hash,
+            r.c.published_at,
+        )
+        .select_from(a.outerjoin(r, r.c.id == a.c.current_revision_id))
+        .where(a.c.id.in_(ids))
+    )
+    arts = {row[0]: _Art(*row) for row in rows}
+    for art in arts.values():
+        if art.current_hash is not None:
+            art.current_hash = bytes(art.current_hash)
+    return arts
+
+
+def _resolve(b: _Obs, ext_map: dict, key_map: dict) -> _Art | None:
+    art = ext_map.get((b.site_id, b.external_id)) if b.external_id is not None else None
+    if art is not None:
+        return art
+    for k in b.keys:
+        cand = key_map.get(k)
+        if cand is None or cand.site_id != b.site_id:
+            continue
+        # A URL known for an article with another external id names a different article.
+        if b.external_id is None or cand.external_id is None:
+            return cand
+    return None
+
+
+def _apply(
+    b: _Obs,
+    ext_map: dict[tuple[int, str], _Art],
+    key_map: dict[str, _Art],
+    url_map: dict[str, _Art],
+    w: _Writes,
+    stats: RecordStats,
+    crawl_run_id: int | None,
+) -> None:
+    o = b.obs
+    if b.site_id is None:
+        stats.unknown += 1
+        return
+    art = _resolve(b, ext_map, key_map)
+    created = False
+    if art is None:
+        if not isinstance(o, ArticleItem):
+            stats.unknown += 1
+            return
+        art = _new_article(b, o)
+        w.new_articles.append(art)
+        created = True
+    if b.external_id is not None and art.external_id is None:
+        # First time this article shows its stable id (it was known by URL only).
+        art.external_id = b.external_id
+        art.dirty = True
+    if art.external_id is not None:
+        ext_map.setdefault((art.site_id, art.external_id), art)
+    for k in b.keys:
+        key_map.setdefault(k, art)
+
+    _add_urls(b, art, url_map, w, stats, announce=not created, crawl_run_id=crawl_run_id)
+
+    if created:
+        stats.new += 1
+        _add_revision(art, o, b, w, crawl_run_id)
+        return
+    if b.at < art.last_checked_at:
+        # Older than what we already know: history must not be rewritten by a late replay.
+        stats.stale += 1
+        if not isinstance(o, ArticleGone) and b.at > art.last_seen_at:
+            art.last_seen_at = b.at
+            art.dirty = True
+        return
+
+    art.dirty = True
+    if isinstance(o, ArticleGone):
+        art.last_checked_at = b.at
+        if art.removed_at is None:
+            art.removed_at = b.at
+            stats.removed += 1
+            snap = _add_snapshot(w, o.snapshot)
+            w.events.append(
+                (
+                    art,
+                    _event(
+                        "removed",
+                        b.at,
+                        o.reason,
+                        {"status": o.status, "url": o.url},
+                        snap,
+                        crawl_run_id,
+                    ),
+                )
+            )
+        _schedule(art, b.at)
+        return
+
+    if art.removed_at is not None:
+        art.removed_at = None
+        stats.restored += 1
+        w.events.append(
+            (
+                art,
+                _event(
+                    "restored",
+                    b.at,
+                    None,
+                    {"url": b.urls[0] if b.urls else None},
+                    None,
+                    crawl_run_id,
+                ),
+            )
+        )
+    art.last_seen_at = max(art.last_seen_at, b.at)
+    art.last_checked_at = b.at
+    if isinstance(o, ArticleSeen):
+        stats.seen += 1
+    else:
+        if url_key(o.canonical_url) != url_key(art.canonical_url):
+            w.events.append(
+                (
+                    art,
+                    _event(
+                        "canonical_changed",
+                        b.at,
+                        None,
+                        {"from": art.canonical_url, "to": o.canonical_url},
+                        None,
+                        crawl_run_id,
+                    ),
+                )
+            )
+            art.canonical_url = o.canonical_url
+        h = _hash(o)
+        if h != art.current_hash:
+            stats.revised += 1
+            _add_revision(art, o, b, w, crawl_run_id, h)
+        else:
+            stats.unchanged += 1
+    _schedule(art, b.at)
+
+
+def _new_article(b: _Obs, o: ArticleItem) -> _Art:
+    return _Art(
+        id=None,
+        site_id=b.site_id,  # type: ignore[arg-type]
+        external_id=b.external_id,
+        canonical_url=o.canonical_url or o.url,
+        first_seen_at=b.at,
+        last_seen_at=b.at,
+        last_checked_at=b.at,
+        last_changed_at=b.at,
+        next_check_at=None,
+        removed_at=None,
+        revision_count=0,
+        current_revision_id=None,
+        current_hash=None,
+        published_at=None,
+        is_new=True,
+        dirty=True,
+    )
+
+
+def _hash(o: ArticleItem) -> bytes:
+    return content_hash(
+        title=o.title,
+        subtitle=o.subtitle,
+        body_text=o.body_text,
+        authors=o.authors,
+        published_at=o.published_at,
+        section=o.section,
+        tags=o.tags,
+    )
+
+
+def _add_revision(
+    art: _Art,
+    o: ArticleItem,
+    b: _Obs,
+    w: _Writes,
+    crawl_run_id: int | None,
+    h: bytes | None = None,
+) -> None:
+    h = h if h is not None else _hash(o)
+    art.revision_count += 1
+    art.current_hash = h
+    art.published_at = o.published_at
+    art.last_changed_at = b.at
+    art.dirty = True
+    row = {
+        "revision_no": art.revision_count,
+        "observed_at": b.at,
+        "content_hash": h,
+        "title": o.title,
+        "subtitle": o.subtitle,
+        "body_text": o.body_text,
+        "body_html": o.body_html,
+        "authors": list(o.authors),
+        "published_at": o.published_at,
+        "modified_at": o.modified_at,
+        "section": o.section,
+        "tags": list(o.tags),
+        "image_url": o.image_url,
+        "language": o.language,
+        "extractor": o.extractor,
+        "extractor_version": o.extractor_version,
+        "_snapshot": _add_snapshot(w, o.snapshot),
+        "crawl_run_id": crawl_run_id,
+    }
+    art.last_revision = row
+    w.revisions.append((art, row))
+    _schedule(art, b.at)
+
+
+def _schedule(art: _Art, at: datetime) -> None:
+    art.next_check_at = next_check_at(at, art.published_at, art.first_seen_at)
+
+
+def _add_snapshot(w: _Writes, snap: SnapshotItem | None) -> bytes | None:
+    if snap is None:
+        return None
+    sha = hashlib.sha256(snap.body).digest()
+    w.snapshots.setdefault(sha, snap)
+    return sha
+
+
+def _event(
+    kind: str,
+    at: datetime,
+    reason: str | None,
+    detail: dict[str, Any],
+    snapshot_sha: bytes | None,
+    crawl_run_id: int | None,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "occurred_at": at,
+        "reason": reason,
+        "detail": detail,
+        "_snapshot": snapshot_sha,
+        "crawl_run_id": crawl_run_id,
+    }
+
+
+def _add_urls(
+    b: _Obs,
+    art: _Art,
+    url_map: dict[str, _Art],
+    w: _Writes,
+    stats: RecordStats,
+    *,
+    announce: bool,
+    crawl_run_id: int | None,
+) -> None:
+    seen = not isinstance(b.obs, ArticleGone)
+    for url, key in zip(b.urls, b.keys, strict=True):
+        owner = url_map.get(url)
+        if owner is None:
+            url_map[url] = art
+            w.urls[url] = (art, key, b.at, b.at)
+            if announce:
+                stats.urls_added += 1
+                w.events.append(
+                    (art, _event("url_added", b.at, None, {"url": url}, None, crawl_run_id))
+                )
+        elif owner is art and seen:
+            pending = w.urls.get(url)
+            if pending is not None:
+                a, k, first, last = pending
+                w.urls[url] = (a, k, min(first, b.at), max(last, b.at))
+            else:
+                w.url_seen[url] = max(w.url_seen.get(url, b.at), b.at)
+        # A URL that belongs to another article stays with it.
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+def _write(conn: Connection, w: _Writes, existing: list[_Art], crawl_run_id: int | None) -> None:
+    snapshot_ids = _write_snapshots(conn, w.snapshots)
+
+    if w.new_articles:
+        ids = (
+            conn.execute(
+                insert(articles_t).returning(articles_t.c.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "site_id": a.site_id,
+                        "canonical_url": a.canonical_url,
+                        "external_id": a.external_id,
+                        "first_seen_at": a.first_seen_at,
+                        "last_seen_at": a.last_seen_at,
+                        "last_checked_at": a.last_checked_at,
+                        "last_changed_at": a.last_changed_at,
+                        "next_check_at": a.next_check_at,
+                        "removed_at": a.removed_at,
+                        "revision_count": a.revision_count,
+                    }
+                    for a in w.new_articles
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        for a, i in zip(w.new_articles, ids, strict=True):
+            a.id = i
+
+    if w.revisions:
+        rows = []
+        for art, row in w.revisions:
+            r = {k: v for k, v in row.items() if k != "_snapshot"}
+            r["article_id"] = art.id
+            r["snapshot_id"] = snapshot_ids.get(row["_snapshot"]) if row["_snapshot"] else None
+            rows.append(r)
+        ids = (
+            conn.execute(
+                insert(revisions_t).returning(revisions_t.c.id, sort_by_parameter_order=True), rows
+            )
+            .scalars()
+            .all()
+        )
+        for (art, row), i in zip(w.revisions, ids, strict=True):
+            if art.last_revision is row:
+                art.current_revision_id = i
+
+    if w.urls:
+        conn.execute(
+            # Backstop only: key locks already keep two writers off the same URL.
+            pg_insert(urls_t).on_conflict_do_nothing(index_elements=["url"]),
+            [
+                {
+                    "article_id": a.id,
+                    "url": url,
+                    "url_key": key,
+                    "first_seen_at": f,
+                    "last_seen_at": last,
+                }
+                for url, (a, key, f, last) in w.urls.items()
+            ],
+        )
+
+    if w.events:
+        conn.execute(
+            insert(events_t),
+            [
+                {
+                    "article_id": art.id,
+                    "kind": e["kind"],
+                    "occurred_at": e["occurred_at"],
+                    "reason": e["reason"],
+                    "detail": e["detail"],
+                    "snapshot_id": snapshot_ids.get(e["_snapshot"]) if e["_snapshot"] else None,
+                    "crawl_run_id": e["crawl_run_id"],
+                }
+                for art, e in w.events
+            ],
+        )
+
+    dirty = [a for a in (*existing, *w.new_articles) if a.dirty]
+    if dirty:
+        _update_articles(conn, dirty)
+    if w.url_seen:
+        ordered = sorted(w.url_seen.items())
+        conn.execute(
+            text(
+                "UPDATE article_urls AS u SET last_seen_at = v.at"
+                " FROM unnest(CAST(:url AS text[]), CAST(:at AS timestamptz[])) AS v(url, at)"
+                " WHERE u.url = v.url AND u.last_seen_at < v.at"
+            ),
+            {"url": [u for u, _ in ordered], "at": [t for _, t in ordered]},
+        )
+
+
+def _write_snapshots(conn: Connection, snaps: dict[bytes, SnapshotItem]) -> dict[bytes, int]:
+    if not snaps:
+        return {}
+    shas = sorted(snaps)  # sorted: concurrent writers meet on sha256 in one order
+    ids: dict[bytes, int] = dict(
+        (bytes(sha), i)
+        for sha, i in conn.execute(
+            select(snapshots_t.c.sha256, snapshots_t.c.id).where(snapshots_t.c.sha256.in_(shas))
+        )
+    )
+    todo = [s for s in shas if s not in ids]
+    if todo:
+        zc = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+        rows = [
+            {
+                "url": snaps[s].url,
+                "status": snaps[s].status,
+                "headers": dict(snaps[s].headers),
+                "fetched_at": snaps[s].fetched_at,
+                "body": zc.compress(snaps[s].body),
+                "compression": "zstd",
+                "size": len(snaps[s].body),
+                "sha256": s,
+            }
+            for s in todo
+        ]
+        for sha, i in conn.execute(
+            pg_insert(snapshots_t)
+            .on_conflict_do_nothing(index_elements=["sha256"])
+            .returning(snapshots_t.c.sha256, snapshots_t.c.id),
+            rows,
+        ):
+            ids[bytes(sha)] = i
+        late = [s for s in todo if s not in ids]
+        if late:  # inserted by a concurrent writer between our lookup and insert
+            for sha, i in conn.execute(
+                select(snapshots_t.c.sha256, snapshots_t.c.id).where(snapshots_t.c.sha256.in_(late))
+            ):
+                ids[bytes(sha)] = i
+    return ids
+
+
+def _update_articles(conn: Connection, arts: list[_Art]) -> None:
+    arts = sorted(arts, key=lambda a: a.id)  # type: ignore[arg-type, return-value]
+    cols = {
+        "id": ("bigint", [a.id for a in arts]),
+        "external_id": ("text", [a.external_id for a in arts]),
+        "canonical_url": ("text", [a.canonical_url for a in arts]),
+        "last_seen_at": ("timestamptz", [a.last_seen_at for a in arts]),
+        "last_checked_at": ("timestamptz", [a.last_checked_at for a in arts]),
+        "last_changed_at": ("timestamptz", [a.last_changed_at for a in arts]),
+        "next_check_at": ("timestamptz", [a.next_check_at for a in arts]),
+        "removed_at": ("timestamptz", [a.removed_at for a in arts]),
+        "revision_count": ("int", [a.revision_count for a in arts]),
+        "current_revision_id": ("bigint", [a.current_revision_id for a in arts]),
+    }
+    sets = ", ".join(f"{c} = v.{c}" for c in cols if c != "id")
+    args = ", ".join(f"CAST(:{c} AS {t}[])" for c, (t, _) in cols.items())
+    conn.execute(
+        text(
+            f"UPDATE articles AS a SET {sets} FROM unnest({args}) AS v({', '.join(cols)})"
+            " WHERE a.id = v.id"
+        ),
+        {c: vals for c, (_, vals) in cols.items()},
+    )
