@@ -81,3 +81,24 @@ def content_hash(
         "\x1f".join(normalize_for_hash(t) for t in tags),
     ]
     return hashlib.sha256("\x1e".join(fields).encode("utf-8")).digest()
+
+
+# Separators between a title and the outlet's name in <title>/og:title.
+_TITLE_SEPARATORS = ("-", "–", "—", "|", "||", "::", "«", "»", ":", "/", "·")
+
+
+def strip_site_suffix(title: str, site_names: Iterable[str]) -> str:
+    """``title`` without a trailing (or leading) " – <site name>"; unchanged otherwise."""
+    title = tidy(title)
+    for name in site_names:
+        key = normalize_for_search(name)
+        if not key:
+            continue
+        for sep in _TITLE_SEPARATORS:
+            head, found, tail = title.rpartition(f" {sep} ")
+            if found and head and normalize_for_search(tail) == key:
+                return tidy(head)
+            tail, found, rest = title.partition(f" {sep} ")
+            if found and rest and normalize_for_search(tail) == key:
+                return tidy(rest)
+    return title
