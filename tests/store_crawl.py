@@ -1,0 +1,177 @@
+"""A real Scrapy crawl of synthetic observations, for the store-side tests.
+
+Run as a script (a Twisted reactor cannot restart, so each crawl is its own process):
+
+    python tests/store_crawl.py --stats-out stats.json -s STORE_BATCH_SIZE=50 -a count=300
+
+The spider yields generated ``ArticleItem``s from ``start()`` (optionally slowly, with a
+pause), through the real dedupe and store pipelines and the crawl_runs recorder. The
+environment chooses the database (``DATABASE_URL``) and the spool (``AKHBAR_HOME``).
+``run_crawl()`` is the test-side helper.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import scrapy
+
+from crawler.items import ArticleItem
+
+HERE = Path(__file__).resolve()
+BASE = datetime(2026, 1, 1, tzinfo=UTC)
+WORDS = (
+    "قالت مصادر محلية في دير الزور إن قوات الأمن نفذت حملة مداهمات في ريف المحافظة "
+    "الشرقي وسط انقطاع الكهرباء وارتفاع أسعار المحروقات في الأسواق"
+).split()
+
+
+def synthetic_item(i: int, *, version: int = 0, site: str = "synthetic") -> ArticleItem:
+    body = "\n\n".join(
+        " ".join(WORDS[(i + p + k) % len(WORDS)] for k in range(25)) + f" ({i}-{p})"
+        for p in range(3)
+    )
+    if version:
+        body += f"\n\nتحديث رقم {version}"
+    url = f"https://news.example/{i}/%D8%AE%D8%A8%D8%B1-{i}/"
+    return ArticleItem(
+        site=site,
+        url=url,
+        canonical_url=url,
+        fetched_at=BASE + timedelta(days=version, seconds=i),
+        title=f"خبر رقم {i}",
+        body_text=body,
+        external_id=str(i),
+        authors=["مراسل"],
+        published_at=BASE + timedelta(seconds=i),
+        section="محليات",
+        tags=["دير الزور"],
+        urls=[f"https://news.example/?p={i}"],
+        extractor="synthetic",
+        extractor_version="1",
+    )
+
+
+class SyntheticSpider(scrapy.Spider):
+    name = "synthetic"
+    outlet_name = "أخبار تجريبية"
+    allowed_domains = ["news.example"]
+
+    async def start(self):
+        count = int(getattr(self, "count", 10))
+        first = int(getattr(self, "first", 0))
+        delay = float(getattr(self, "delay", 0))
+        version = int(getattr(self, "version", 0))
+        pause_after = int(getattr(self, "pause_after", -1))
+        pause = float(getattr(self, "pause", 0))
+        duplicates = int(getattr(self, "duplicates", 0))
+        bad = int(getattr(self, "bad", -1))
+        for n, i in enumerate(range(first, first + count)):
+            item = synthetic_item(i, version=version)
+            if i == bad:
+                item.body_text += "\x00"  # PostgreSQL rejects NUL in text: not an outage
+            yield item
+            if n < duplicates:
+                # The same article again: once exactly, once under a tracking-parameter URL.
+                yield synthetic_item(i, version=version)
+                extra = synthetic_item(i, version=version)
+                extra.urls = [extra.url + "?utm_source=rss"]
+                yield extra
+            if delay:
+                await asyncio.sleep(delay)
+            if n + 1 == pause_after:
+                await asyncio.sleep(pause)
+                self.crawler.stats.set_value("test/articles_after_pause", _count_articles())
+
+
+def _count_articles() -> int:
+    from sqlalchemy import text
+
+    from crawler.db.session import get_engine
+
+    with get_engine().connect() as conn:
+        return conn.scalar(text("SELECT count(*) FROM articles"))
+
+
+def main() -> None:
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stats-out", type=Path, required=True)
+    parser.add_argument("-s", action="append", default=[], dest="settings")
+    parser.add_argument("-a", action="append", default=[], dest="args")
+    opts = parser.parse_args()
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.set(
+        "ITEM_PIPELINES",
+        {"pipelines.dedupe.DedupePipeline": 500, "pipelines.store.StorePipeline": 900},
+    )
+    settings.set("LOG_LEVEL", "INFO")
+    for pair in opts.settings:
+        key, _, value = pair.partition("=")
+        settings.set(key, value, priority="cmdline")
+    spider_args = dict(pair.partition("=")[::2] for pair in opts.args)
+
+    process = CrawlerProcess(settings, install_root_handler=True)
+    crawler = process.create_crawler(SyntheticSpider)
+    process.crawl(crawler, **spider_args)
+    process.start()
+    opts.stats_out.write_text(json.dumps(crawler.stats.get_stats(), default=str))
+
+
+def run_crawl(
+    tmp_path: Path,
+    database_url: str,
+    *,
+    settings: dict[str, Any] | None = None,
+    args: dict[str, Any] | None = None,
+    home: Path | None = None,
+    timeout: float = 120,
+    background: bool = False,
+) -> Any:
+    """Run one crawl; return its final stats (or the Popen and the stats path if background)."""
+    stats_out = tmp_path / f"stats-{os.urandom(4).hex()}.json"
+    cmd = [sys.executable, str(HERE), "--stats-out", str(stats_out)]
+    for key, value in (settings or {}).items():
+        cmd += ["-s", f"{key}={value}"]
+    for key, value in (args or {}).items():
+        cmd += ["-a", f"{key}={value}"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "AKHBAR_HOME": str(home or tmp_path / "home"),
+        "PYTHONPATH": str(HERE.parents[1]),
+    }
+    log = open(tmp_path / f"crawl-{stats_out.stem}.log", "w")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if background:
+        return proc, stats_out
+    return finish(proc, stats_out, timeout)
+
+
+def finish(proc: subprocess.Popen, stats_out: Path, timeout: float = 120) -> dict[str, Any]:
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    if code != 0 or not stats_out.exists():
+        logs = sorted(stats_out.parent.glob(f"crawl-{stats_out.stem}.log"))
+        text = logs[0].read_text()[-4000:] if logs else ""
+        raise AssertionError(f"crawl exited with {code}:\n{text}")
+    return json.loads(stats_out.read_text())
+
+
+if __name__ == "__main__":
+    main()
