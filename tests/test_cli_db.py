@@ -62,3 +62,10 @@ def test_subcommands_are_discovered():
 def test_no_subcommand_shows_help(capsys):
     assert main([]) == 2
     assert "usage: akhbar" in capsys.readouterr().err
+
+
+def test_psql_runs_against_the_database_in_use(database_url, monkeypatch, capfd):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    status = main(["db", "psql", "--", "-Atc", "SELECT current_database()"])
+    assert status == 0
+    assert capfd.readouterr().out.strip() == make_url(database_url).database

@@ -53,6 +53,10 @@ def test_db_commands_use_the_embedded_server(home: Path):
     assert url.returncode == 0, url.stderr
     assert "embedded" in url.stdout and str(home / "pgdata") in url.stdout
 
+    psql = _akhbar(home, "db", "psql", "--", "-Atc", "SELECT count(*) FROM article_revisions")
+    assert psql.returncode == 0, psql.stderr
+    assert psql.stdout.strip() == "0"
+
     # The last process has gone: the server went with it.
     assert not (home / "pgdata" / "postmaster.pid").exists()
 

@@ -27,6 +27,15 @@ def register(subparsers: Any) -> None:
     url = commands.add_parser("url", help="print the database URL in use (password masked)")
     url.set_defaults(func=cmd_url)
 
+    psql = commands.add_parser(
+        "psql",
+        help="open psql on the database (keeps the embedded server up while it runs)",
+        description="Open psql on the database in use. Arguments after `--` go to psql, "
+        "e.g. akhbar db psql -- -c 'SELECT count(*) FROM articles'.",
+    )
+    psql.add_argument("psql_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    psql.set_defaults(func=cmd_psql)
+
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
     from crawler.db import session
@@ -71,6 +80,41 @@ def cmd_url(args: argparse.Namespace) -> int:
     else:
         print(f"{url}  (from DATABASE_URL)")
     return 0
+
+
+def cmd_psql(args: argparse.Namespace) -> int:
+    import os
+    import signal
+    import subprocess
+
+    from sqlalchemy.engine import URL, make_url
+
+    from crawler.db import session
+    from crawler.db.embedded import psql_executable
+
+    url = make_url(session.database_url())
+    # libpq form without the driver; the password goes through the environment, not argv.
+    dsn = URL.create(
+        "postgresql",
+        username=url.username,
+        host=url.host,
+        port=url.port,
+        database=url.database,
+        query=url.query,
+    ).render_as_string()
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    extra = list(args.psql_args)
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+    proc = subprocess.Popen([str(psql_executable()), dsn, *extra], env=env)
+    # Ctrl-C belongs to psql (it cancels the query); we just wait for it to exit.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return proc.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _describe(revisions: tuple[str, ...]) -> str:
