@@ -10,7 +10,7 @@ page chrome that leaked into the content ("قد يعجبك أيضاً", "دع ت
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from copy import deepcopy
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -262,12 +262,15 @@ def clean_body(
     profile: ExtractionProfile,
     *,
     title: str | None = None,
+    site_names: Iterable[str] = (),
 ) -> CleanBody:
     """Paragraphs and sanitized HTML of an article's content element (left untouched).
 
     ``title``: a paragraph repeating it among the first blocks is dropped (themes that
-    print the headline inside the content)."""
+    print the headline inside the content). ``site_names``: a first paragraph that is only
+    "<site name> / <desk>" (``فرات بوست / أخبار``, ``عنب بلدي – خاص``) is a byline."""
     title_key = normalize_for_hash(title) if title else None
+    site_byline = _site_byline_re(site_names)
     root = deepcopy(content)
     remove_selectors(root, profile.remove_selectors)
     result = CleanBody()
@@ -294,7 +297,10 @@ def clean_body(
             result.removed.append(text)
             continue
         related = False
-        if seen_text < 2 and profile.byline_re and profile.byline_re.match(text):
+        if seen_text < 2 and (
+            (profile.byline_re and profile.byline_re.match(text))
+            or (site_byline and site_byline.match(text))
+        ):
             result.removed.append(text)
             continue
         if seen_text < 3 and title_key and normalize_for_hash(text) == title_key:
@@ -312,6 +318,15 @@ def clean_body(
             html_parts.append(sanitize(block.element, base_url))
     result.html = "\n".join(h for h in html_parts if h)
     return result
+
+
+def _site_byline_re(site_names: Iterable[str]) -> re.Pattern[str] | None:
+    names = [r"\s*".join(map(re.escape, n.split())) for n in site_names if n and n.strip()]
+    if not names:
+        return None
+    return re.compile(
+        rf"^[*\s]*(?:{'|'.join(names)})\s*(?:[/／|:\-–—]\s*[^.،؟!\n]{{0,30}})?[*\s:]*$", re.I
+    )
 
 
 def _escape(text: str) -> str:

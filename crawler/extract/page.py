@@ -486,7 +486,9 @@ def _find_content(
     return None
 
 
-def _generic_body(text: str, url: str, profile: ExtractionProfile, title: str) -> CleanBody | None:
+def _generic_body(
+    text: str, url: str, profile: ExtractionProfile, title: str, site_names: list[str]
+) -> CleanBody | None:
     import trafilatura  # only when selectors fail: it is the slow path
 
     out = trafilatura.extract(
@@ -506,7 +508,7 @@ def _generic_body(text: str, url: str, profile: ExtractionProfile, title: str) -
         return None
     for h in body.findall("h1"):  # trafilatura repeats the title as the first heading
         h.drop_tree()
-    return clean_body(body, url, profile, title=title)
+    return clean_body(body, url, profile, title=title, site_names=site_names)
 
 
 def _absolute(href: str | None, base: str) -> str | None:
@@ -693,9 +695,13 @@ def extract_article(
     # Body
     extractor = EXTRACTOR
     content = _find_content(doc, profile)
-    body = clean_body(content, url, profile, title=title) if content is not None else None
+    body = (
+        clean_body(content, url, profile, title=title, site_names=site_names)
+        if content is not None
+        else None
+    )
     if (body is None or len(body.text) < profile.min_body_chars) and profile.use_generic_fallback:
-        generic = _generic_body(text, url, profile, title)
+        generic = _generic_body(text, url, profile, title, site_names)
         if generic is not None and len(generic.text) > len(body.text if body else ""):
             body, extractor = generic, f"{EXTRACTOR}+trafilatura"
     if body is None or not body.text:
