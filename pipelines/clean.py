@@ -1,0 +1,83 @@
+"""Tidy the text fields of an ``ArticleItem`` (stored text stays what the site published).
+
+* title, subtitle, section: whitespace tidied (``tidy``); a trailing " – <site name>" is
+  stripped from the title (the names come from the spider's ``extraction.site_names`` and
+  its ``outlet_name`` attribute, when it has one);
+* body_text: paragraphs tidied, one blank line between them;
+* authors and tags: tidied, empty ones and repeats (compared as ``normalize_for_search``)
+  removed, order kept.
+
+Counts ``clean/items``, ``clean/title_suffix_stripped``, ``clean/authors_removed``,
+``clean/tags_removed`` and ``clean/subtitle_emptied``. Other items pass untouched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, Self
+
+from scrapy.crawler import Crawler
+
+from crawler.extract.text import join_paragraphs, normalize_for_search, strip_site_suffix, tidy
+from crawler.items import ArticleItem
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
+def unique_names(values: Iterable[str]) -> list[str]:
+    """Tidied, non-empty, first occurrence of each (compared without cosmetic differences)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for value in values:
+        value = tidy(value or "")
+        key = normalize_for_search(value)
+        if key and key not in seen:
+            seen.add(key)
+            out.append(value)
+    return out
+
+
+class CleanPipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def _site_names(self) -> list[str]:
+        spider = getattr(self.crawler, "spider", None)
+        names: list[str] = []
+        profile = getattr(spider, "extraction", None)
+        names.extend(getattr(profile, "site_names", ()) or ())
+        outlet = getattr(spider, "outlet_name", None)
+        if isinstance(outlet, str):
+            names.append(outlet)
+        return names
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticleItem):
+            return item
+        self.stats.inc_value("clean/items")
+        title = tidy(item.title or "")
+        stripped = strip_site_suffix(title, self._site_names())
+        if stripped != title and stripped:
+            self.stats.inc_value("clean/title_suffix_stripped")
+            title = stripped
+        item.title = title
+        if item.subtitle is not None:
+            item.subtitle = tidy(item.subtitle) or None
+            if item.subtitle is None:
+                self.stats.inc_value("clean/subtitle_emptied")
+        if item.section is not None:
+            item.section = tidy(item.section) or None
+        item.body_text = join_paragraphs(_PARAGRAPH_BREAK.split(item.body_text or ""))
+        for name in ("authors", "tags"):
+            before = getattr(item, name) or []
+            after = unique_names(before)
+            if len(after) != len(before):
+                self.stats.inc_value(f"clean/{name}_removed", len(before) - len(after))
+            setattr(item, name, after)
+        return item
