@@ -1,0 +1,130 @@
+"""crawl_runs: one row per crawl, with how it ended and what it counted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import scrapy
+from sqlalchemy import text
+from store_crawl import finish, run_crawl
+
+from crawler.runs import json_safe, run_status, spider_args
+
+
+def row(engine, sql: str, **params):
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).one()
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.mark.slow
+def test_a_crawl_records_its_run(engine, database_url, tmp_path):
+    # A run abandoned by a killed process on this host, still "running".
+    with engine.begin() as conn:
+        abandoned = conn.scalar(
+            text(
+                "INSERT INTO crawl_runs (spider, hostname, pid) VALUES ('old', :h, :p) RETURNING id"
+            ),
+            {"h": socket.gethostname(), "p": dead_pid()},
+        )
+    before = datetime.now(UTC)
+    stats = run_crawl(tmp_path, database_url, args={"count": 30, "first": 5})
+    run_id = stats["crawl_run/id"]
+
+    run = row(engine, "SELECT * FROM crawl_runs WHERE id = :id", id=run_id)
+    assert run.spider == "synthetic"
+    assert (run.status, run.finish_reason) == ("finished", "finished")
+    assert run.args == {"count": "30", "first": "5"}
+    assert run.hostname == socket.gethostname()
+    assert run.pid not in (None, os.getpid())
+    assert before - timedelta(seconds=5) < run.started_at < run.finished_at <= datetime.now(UTC)
+    assert run.stats["store/new"] == 30
+    assert run.stats["item_scraped_count"] == 30
+    assert run.stats["crawl_run/id"] == run_id
+    assert datetime.fromisoformat(run.stats["start_time"]) <= run.finished_at
+    assert isinstance(run.stats["elapsed_time_seconds"], float)
+    linked = row(
+        engine, "SELECT count(*) FROM article_revisions WHERE crawl_run_id = :id", id=run_id
+    )[0]
+    assert linked == 30
+
+    old = row(engine, "SELECT status, finished_at FROM crawl_runs WHERE id = :id", id=abandoned)
+    assert old.status == "interrupted" and old.finished_at is not None
+
+
+@pytest.mark.slow
+def test_ctrl_c_marks_the_run_interrupted_and_loses_nothing(engine, database_url, tmp_path):
+    proc, stats_out = run_crawl(
+        tmp_path,
+        database_url,
+        settings={"STORE_BATCH_SIZE": 200, "STORE_BATCH_SECONDS": 5},
+        args={"count": 2000, "delay": 0.005},
+        background=True,
+    )
+    deadline = time.monotonic() + 60
+    while row(engine, "SELECT count(*) FROM crawl_runs")[0] == 0:
+        assert time.monotonic() < deadline, "the crawl never recorded its start"
+        time.sleep(0.1)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    stats = finish(proc, stats_out)
+
+    run = row(engine, "SELECT status, finish_reason, stats FROM crawl_runs")
+    assert (run.status, run.finish_reason) == ("interrupted", "shutdown")
+    scraped = stats["item_scraped_count"]
+    assert 0 < scraped < 2000
+    # Items buffered for the next batch were flushed at close, not dropped.
+    assert row(engine, "SELECT count(*) FROM articles")[0] == scraped
+    assert run.stats["store/new"] == scraped
+
+
+class _Spider(scrapy.Spider):
+    name = "s"
+
+
+@pytest.mark.parametrize(
+    ("reason", "stats", "expected"),
+    [
+        ("finished", {}, "finished"),
+        ("closespider_itemcount", {}, "finished"),
+        ("finished", {"store/spooled_items": 10}, "finished"),  # spooled is not lost
+        ("finished", {"store/errors": 1}, "failed"),
+        ("finished", {"spider_exceptions/count": 2}, "failed"),
+        ("closespider_errorcount", {}, "failed"),
+        ("cancelled", {}, "failed"),
+        ("shutdown", {"store/errors": 1}, "interrupted"),
+        ("skipped: not due", {}, "skipped"),
+    ],
+)
+def test_run_status(reason, stats, expected):
+    assert run_status(reason, stats, _Spider()) == expected
+
+
+def test_spider_can_say_it_skipped():
+    spider = _Spider(skip_reason="site down for maintenance")
+    assert run_status("finished", {}, spider) == "skipped"
+
+
+def test_stats_and_args_are_json_safe():
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert json_safe({"t": when, "d": timedelta(seconds=1.5), "n": [1, {"x": None}]}) == {
+        "t": "2026-01-02T03:04:05+00:00",
+        "d": 1.5,
+        "n": [1, {"x": None}],
+    }
+    assert spider_args(_Spider(since="2026-01-01", limit="5")) == {
+        "since": "2026-01-01",
+        "limit": "5",
+    }
