@@ -1,0 +1,90 @@
+"""RSS 2.0 and Atom feeds: which article URLs a feed lists, and under which spellings.
+
+Feed links often carry tracking parameters (``?utm_source=rss``) and WordPress puts the
+``/?p=ID`` shortlink in ``<guid>``: both are URLs the article is known under.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from lxml import etree
+
+from crawler.platforms.sitemaps import parse_lastmod
+
+_PARSER = etree.XMLParser(
+    recover=True, resolve_entities=False, no_network=True, remove_comments=True
+)
+
+
+@dataclass(slots=True)
+class FeedEntry:
+    link: str
+    guid: str | None = None  # only when it is a URL (WordPress: https://site/?p=ID)
+    published: datetime | None = None
+    updated: datetime | None = None
+    title: str | None = None
+    urls: list[str] = field(default_factory=list)  # link and guid, as written
+
+
+class NotAFeed(ValueError):
+    """The body is neither RSS nor Atom."""
+
+
+def _local(tag: object) -> str:
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def _rfc822(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError):
+        return parse_lastmod(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _is_url(value: str | None) -> bool:
+    return bool(value) and value.startswith(("http://", "https://"))
+
+
+def parse_feed(body: bytes) -> list[FeedEntry]:
+    """The entries of an RSS 2.0 or Atom document, in document order."""
+    if not body.strip():
+        raise NotAFeed("empty body")
+    try:
+        root = etree.fromstring(body, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise NotAFeed(str(exc)) from exc
+    if root is None or _local(root.tag) not in ("rss", "feed", "RDF"):
+        raise NotAFeed("not RSS or Atom")
+    entries = []
+    for element in root.iter():
+        name = _local(element.tag)
+        if name == "item":
+            fields = {_local(c.tag): (c.text or "").strip() for c in element}
+            link, guid = fields.get("link", ""), fields.get("guid")
+            published, updated = _rfc822(fields.get("pubDate")), None
+        elif name == "entry":  # Atom
+            link = ""
+            for child in element:
+                if _local(child.tag) == "link" and child.get("rel", "alternate") == "alternate":
+                    link = child.get("href", "")
+                    break
+            fields = {_local(c.tag): (c.text or "").strip() for c in element}
+            guid = fields.get("id")
+            published = parse_lastmod(fields.get("published"))
+            updated = parse_lastmod(fields.get("updated"))
+        else:
+            continue
+        if not _is_url(link):
+            continue
+        guid = guid if _is_url(guid) else None
+        urls = [link] + ([guid] if guid and guid != link else [])
+        entries.append(FeedEntry(link, guid, published, updated, fields.get("title"), urls))
+    return entries

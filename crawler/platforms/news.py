@@ -1,0 +1,717 @@
+"""``NewsSpider``: the discovery and recrawl logic every news site shares.
+
+A site is a declaration on this base (or on a platform subclass such as
+``crawler.platforms.wordpress.WordPressSpider``): its name, outlet name, domains, base URL,
+extraction profile, and where its articles are listed (feeds, sitemaps, HTML listings).
+
+One crawl:
+
+1. *Listing.* Feeds first (their links carry tracking parameters and ``?p=ID`` shortlinks
+   worth keeping), then the main discovery source: sitemaps here (``robots.txt`` Sitemap
+   lines, else the well-known names), REST in the WordPress subclass; HTML listings only
+   when nothing else lists articles. Every listing request is counted; when the last one
+   has answered, the decision phase runs.
+2. *Decision.* Each listed article is compared with what the archive knows
+   (``crawler.db.revisions.known_articles``): unchanged per the listing's lastmod →
+   ``ArticleSeen`` without a request; new or changed → fetched (a known one with
+   ``If-Modified-Since``, so a 304 is an ``ArticleSeen`` too).
+3. *Deletions.* When the listing was complete (an authoritative source answered in full and
+   no ``since`` bound was given), each known article missing from it is fetched once: 404/410
+   or a recognised soft 404 → ``ArticleGone``; a redirect to a new slug continues the same
+   article; 403/5xx/timeouts/challenges remove nothing.
+
+Counters go to the crawl stats under ``spider/`` (documented in docs/crawl-stats.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urljoin, urlsplit
+from zoneinfo import ZoneInfo
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawler.db.revisions import KnownArticle, SiteInfo
+from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
+from crawler.extract.urls import same_site, url_key
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, PageSnapshot
+from crawler.platforms import feeds as feedlib
+from crawler.platforms import listings as listinglib
+from crawler.platforms import sitemaps as sitemaplib
+
+logger = logging.getLogger(__name__)
+
+# A listed lastmod within this of the archived modified_at counts as the same version.
+MODIFIED_TOLERANCE = timedelta(seconds=1)
+PROGRESS_INTERVAL = 10.0  # seconds between progress lines
+# NotAnArticle reasons that, on a known article's URL, mean the article is gone.
+SOFT_404_REASONS = frozenset({"error_page", "not_found"})
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_since(value: str | None, timezone: str = "UTC") -> datetime | None:
+    """``-a since=YYYY-MM-DD`` (midnight in the site's time zone) or a full ISO datetime."""
+    if value is None or not str(value).strip():
+        return None
+    parsed = datetime.fromisoformat(str(value).strip())
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(timezone))
+    return parsed.astimezone(UTC)
+
+
+def http_date(when: datetime) -> str:
+    return format_datetime(when.astimezone(UTC), usegmt=True)
+
+
+def snapshot_of(response: Response, fetched_at: datetime) -> PageSnapshot:
+    """The response as evidence: real URL, status, headers, body as received."""
+    headers = {
+        k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()
+    }
+    return PageSnapshot(response.url, response.status, headers, response.body, fetched_at)
+
+
+@dataclass(slots=True)
+class Candidate:
+    """An article a listing names, with what the listing says about it."""
+
+    url: str
+    lastmod: datetime | None = None
+    external_id: str | None = None
+    published: datetime | None = None
+    urls: set[str] = field(default_factory=set)  # every spelling seen (feed utm links, ?p=ID)
+    source: str = ""
+
+
+@dataclass(slots=True)
+class Progress:
+    """Done/total and rate of a long crawl, logged every ``PROGRESS_INTERVAL`` seconds."""
+
+    started: float = field(default_factory=time.monotonic)
+    total: int | None = None
+    done: int = 0
+    last_log: float = field(default_factory=time.monotonic)
+
+    def line(self, name: str) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        rate = self.done / elapsed
+        if self.total:
+            pct = 100.0 * self.done / self.total
+            return f"{name}: {self.done}/{self.total} articles ({pct:.0f}%), {rate:.1f}/s"
+        return f"{name}: {self.done} articles, {rate:.1f}/s"
+
+
+class NewsSpider(scrapy.Spider):
+    """Base of every news site spider; subclasses declare, they do not override ``parse``."""
+
+    # --- the declaration -------------------------------------------------------------
+    outlet_name: ClassVar[str] = ""  # the outlet's own (Arabic) name
+    base_url: ClassVar[str] = ""  # home page, e.g. "https://euphratespost.net/"
+    site_info: ClassVar[SiteInfo]  # derived from the above unless declared
+    extraction: ClassVar[ExtractionProfile] = DEFAULT_PROFILE
+    feeds: ClassVar[tuple[str, ...]] = ()  # paths or URLs of RSS/Atom feeds
+    sitemaps: ClassVar[tuple[str, ...]] = ()  # empty: robots.txt Sitemap lines, else well-known
+    sitemap_follow: ClassVar[str | None] = None  # regex child sitemaps must match to be read
+    sitemap_skip: ClassVar[str | None] = None  # regex of child sitemaps not listing articles
+    listings: ClassVar[tuple[str, ...]] = ()  # HTML listing pages (last resort)
+    listing_link_css: ClassVar[str | None] = None  # article links on a listing page
+    article_url_pattern: ClassVar[str | None] = None  # regex every article URL matches
+    schedule: ClassVar[str | None] = None  # cron expression for the scheduler
+    well_known_sitemaps: ClassVar[tuple[str, ...]] = ("/sitemap_index.xml", "/sitemap.xml")
+    max_listing_pages: ClassVar[int] = 2000
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "site_info" not in cls.__dict__ and getattr(cls, "name", None) and cls.base_url:
+            cls.site_info = SiteInfo(
+                slug=cls.name, name=cls.outlet_name or cls.name, base_url=cls.base_url
+            )
+
+    def __init__(
+        self, *args: Any, since: str | None = None, refetch: str | None = None, **kwargs: Any
+    ):
+        super().__init__(*args, **kwargs)
+        self.since = parse_since(since, self.extraction.timezone)
+        # -a refetch=1: fetch every listed article even when its lastmod is unchanged
+        # (after an extractor upgrade); deletion checks still run.
+        self.refetch = str(refetch or "").lower() in ("1", "true", "yes")
+        self.progress = Progress()
+        self.known: list[KnownArticle] = []
+        self._known_by_id: dict[str, KnownArticle] = {}
+        self._known_by_key: dict[str, KnownArticle] = {}
+        self._matched: set[int] = set()  # article ids the listing named (not missing)
+        self._candidates: dict[str, Candidate] = {}
+        self._alt_urls: dict[str, set[str]] = {}  # url_key or "id:N" -> raw URLs seen
+        self._pending = 0  # listing requests not yet answered
+        self._listing_ok = True  # no listing request failed
+        self._authoritative = False  # a complete source (sitemaps, REST) answered
+        self._sitemaps_seen: set[str] = set()
+        self._listing_pages = 0
+        self._article_url_re = (
+            re.compile(self.article_url_pattern) if self.article_url_pattern else None
+        )
+        self._sitemap_follow_re = re.compile(self.sitemap_follow) if self.sitemap_follow else None
+        self._sitemap_skip_re = re.compile(self.sitemap_skip) if self.sitemap_skip else None
+        home = urlsplit(self.base_url).path or "/"
+        self._home_paths = {"", "/", home, home.rstrip("/")}
+
+    # --- small helpers ---------------------------------------------------------------
+
+    def inc(self, key: str, count: int = 1) -> None:
+        self.crawler.stats.inc_value(f"spider/{key}", count)
+
+    def absolute(self, path_or_url: str) -> str:
+        return urljoin(self.base_url, path_or_url)
+
+    def _tick(self, count: int = 1) -> None:
+        self.progress.done += count
+        now = time.monotonic()
+        if now - self.progress.last_log >= PROGRESS_INTERVAL:
+            self.progress.last_log = now
+            self.logger.info(self.progress.line(self.name))
+
+    def external_id_from_url(self, url: str) -> str | None:
+        """The site's article id when a URL carries it (declared pattern; ``?p=ID``)."""
+        pattern = self.extraction.external_id_pattern
+        if pattern:
+            match = re.search(pattern, url)
+            if match:
+                return match.group(1)
+        return None
+
+    def is_article_url(self, url: str) -> bool:
+        if not same_site(url, self.allowed_domains):
+            return False
+        path = urlsplit(url).path
+        if path.rstrip("/") in ("",) or path in self._home_paths:
+            return False
+        return self._article_url_re is None or bool(self._article_url_re.search(url))
+
+    def _remember_urls(self, key: str, urls: Iterable[str]) -> None:
+        self._alt_urls.setdefault(key, set()).update(urls)
+
+    def other_urls(self, *urls: str | None, external_id: str | None = None) -> list[str]:
+        """Every spelling of an article seen in this crawl, for ``ArticleItem.urls``."""
+        found: set[str] = set()
+        for url in urls:
+            if url:
+                found.add(url)
+                found |= self._alt_urls.get(url_key(url), set())
+        if external_id:
+            found |= self._alt_urls.get(f"id:{external_id}", set())
+        return sorted(found)
+
+    # --- the archive's knowledge -----------------------------------------------------
+
+    def load_known(self) -> list[KnownArticle]:
+        """What the archive knows of this site; empty (a full crawl) if it cannot tell."""
+        try:
+            from crawler.db import revisions
+            from crawler.db.session import ensure_schema, get_engine
+
+            ensure_schema()
+            with get_engine().connect() as conn:
+                return revisions.known_articles(conn, self.name)
+        except Exception as exc:  # the crawl goes on; the store pipeline spools
+            self.logger.warning("known articles unavailable (%s): crawling as if first", exc)
+            self.inc("known_unavailable")
+            return []
+
+    def _index_known(self, known: list[KnownArticle]) -> None:
+        self.known = known
+        for article in known:
+            if article.external_id:
+                self._known_by_id[article.external_id] = article
+            self._known_by_key[url_key(article.canonical_url)] = article
+        self.crawler.stats.set_value("spider/known", len(known))
+
+    def match_known(self, candidate: Candidate) -> KnownArticle | None:
+        article = None
+        if candidate.external_id:
+            article = self._known_by_id.get(candidate.external_id)
+        if article is None:
+            for url in (candidate.url, *sorted(candidate.urls)):
+                article = self._known_by_key.get(url_key(url))
+                if article is None:
+                    ext = self.external_id_from_url(url)
+                    article = self._known_by_id.get(ext) if ext else None
+                if article is not None:
+                    break
+        if article is not None:
+            self._matched.add(article.article_id)
+        return article
+
+    def is_unchanged(self, listed: datetime | None, known: KnownArticle) -> bool:
+        """The listing's lastmod says the archived version is current."""
+        if listed is None or self.refetch or known.removed_at is not None:
+            return False
+        reference = known.modified_at or known.last_checked_at
+        return listed <= reference + MODIFIED_TOLERANCE
+
+    # --- start and listing bookkeeping -----------------------------------------------
+
+    async def start(self) -> Any:
+        self._index_known(self.load_known())
+        self.logger.info(
+            "%s: %d known articles; %s crawl%s",
+            self.name,
+            len(self.known),
+            "incremental" if self.known else "first (whole archive)",
+            f" since {self.since.isoformat()}" if self.since else "",
+        )
+        for request in self.discovery_requests():
+            yield request
+
+    def discovery_requests(self) -> Iterator[scrapy.Request]:
+        """Feeds first, then the main source (``main_discovery``)."""
+        feeds = [self.absolute(f) for f in self.feeds]
+        if feeds:
+            self._feeds_pending = len(feeds)
+            for url in feeds:
+                yield self.listing_request(url, self.parse_feed, errback=self.feed_failed)
+        else:
+            yield from self.main_discovery()
+
+    def main_discovery(self) -> Iterator[scrapy.Request]:
+        """The authoritative listing; here sitemaps (a platform may prefer an API)."""
+        yield from self.sitemap_discovery()
+
+    def listing_request(
+        self, url: str, callback: Any, *, errback: Any = None, **kwargs: Any
+    ) -> scrapy.Request:
+        self._pending += 1
+        meta = kwargs.pop("meta", {})
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=errback or self.listing_failed,
+            dont_filter=True,  # listing requests are counted; the dupe filter must not eat one
+            priority=10,
+            meta={"listing": True, **meta},
+            **kwargs,
+        )
+
+    def _listing_done(self, results: Iterable[Any]) -> Iterator[Any]:
+        """Run a listing callback's output, then the decision phase after the last one."""
+        try:
+            yield from results
+        except Exception:
+            self.logger.exception("listing callback failed")
+            self.inc("errors")
+            self._listing_ok = False
+        self._pending -= 1
+        if self._pending == 0:
+            yield from self.decide()
+
+    def listing_failed(self, failure: Failure) -> Iterator[Any]:
+        return self._listing_done(self._listing_failure(failure))
+
+    def _listing_failure(self, failure: Failure) -> Iterator[Any]:
+        self._listing_ok = False
+        self.inc("listing/failed")
+        self.logger.warning("listing request failed: %s", failure.getErrorMessage())
+        yield from ()
+
+    # --- feeds -----------------------------------------------------------------------
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        return self._listing_done(self._feed(response))
+
+    def feed_failed(self, failure: Failure) -> Iterator[Any]:
+        # A missing feed is not an incomplete listing: feeds are never authoritative.
+        self.inc("feed/failed")
+        return self._listing_done(self._feed_finished())
+
+    def _feed(self, response: Response) -> Iterator[Any]:
+        try:
+            entries = feedlib.parse_feed(response.body)
+        except feedlib.NotAFeed as exc:
+            self.inc("feed/not_a_feed")
+            self.logger.info("not a feed at %s: %s", response.url, exc)
+            entries = []
+        for entry in entries:
+            if not same_site(entry.link, self.allowed_domains):
+                continue
+            self.inc("feed/entries")
+            self._remember_urls(url_key(entry.link), entry.urls)
+            ext = None
+            for url in entry.urls:
+                ext = ext or self.external_id_from_url(url)
+            if ext:
+                self._remember_urls(f"id:{ext}", entry.urls)
+            self.add_candidate(
+                Candidate(
+                    entry.link,
+                    lastmod=entry.updated,
+                    external_id=ext,
+                    published=entry.published,
+                    urls=set(entry.urls),
+                    source="feed",
+                ),
+                authoritative=False,
+            )
+        yield from self._feed_finished()
+
+    def _feed_finished(self) -> Iterator[Any]:
+        self._feeds_pending -= 1
+        if self._feeds_pending == 0:
+            yield from self.main_discovery()
+
+    # --- candidates ------------------------------------------------------------------
+
+    def add_candidate(self, candidate: Candidate, *, authoritative: bool = True) -> None:
+        """Merge a listed article into this crawl's listing (by id, else by URL identity)."""
+        if not self.is_article_url(candidate.url):
+            return
+        key = f"id:{candidate.external_id}" if candidate.external_id else url_key(candidate.url)
+        existing = self._candidates.get(key) or self._candidates.get(url_key(candidate.url))
+        if existing is None:
+            candidate.urls.add(candidate.url)
+            candidate.source = (
+                candidate.source if not authoritative else candidate.source or "listing"
+            )
+            self._candidates[key] = candidate
+            return
+        existing.urls |= candidate.urls | {candidate.url}
+        if authoritative:
+            existing.url = candidate.url  # a sitemap's URL beats a feed's tracking link
+        if candidate.lastmod and (existing.lastmod is None or candidate.lastmod > existing.lastmod):
+            existing.lastmod = candidate.lastmod
+        existing.external_id = existing.external_id or candidate.external_id
+        existing.published = existing.published or candidate.published
+
+    # --- sitemaps --------------------------------------------------------------------
+
+    def sitemap_discovery(self) -> Iterator[scrapy.Request]:
+        if self.sitemaps:
+            for url in self.sitemaps:
+                yield self.sitemap_request(self.absolute(url))
+        else:
+            yield self.listing_request(self.absolute("/robots.txt"), self.parse_robots)
+
+    def sitemap_request(self, url: str, fallbacks: tuple[str, ...] = ()) -> scrapy.Request:
+        self._sitemaps_seen.add(url)
+        return self.listing_request(
+            url, self.parse_sitemap, errback=self.sitemap_failed, meta={"fallbacks": fallbacks}
+        )
+
+    def parse_robots(self, response: Response) -> Iterator[Any]:
+        return self._listing_done(self._robots(response))
+
+    def _robots(self, response: Response) -> Iterator[Any]:
+        urls = sitemaplib.sitemap_urls_from_robots(response.body, self.base_url)
+        urls = [u for u in urls if same_site(u, self.allowed_domains)]
+        if urls:
+            for url in urls:
+                yield self.sitemap_request(url)
+        else:
+            yield from self._well_known_sitemaps()
+
+    def _well_known_sitemaps(self) -> Iterator[Any]:
+        names = [self.absolute(p) for p in self.well_known_sitemaps]
+        if names:
+            yield self.sitemap_request(names[0], tuple(names[1:]))
+        else:
+            yield from self.listing_discovery()
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        return self._listing_done(self._sitemap(response))
+
+    def sitemap_failed(self, failure: Failure) -> Iterator[Any]:
+        return self._listing_done(self._sitemap_failure(failure))
+
+    def _sitemap_failure(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request
+        fallbacks = request.meta.get("fallbacks", ())
+        if fallbacks:
+            yield self.sitemap_request(fallbacks[0], fallbacks[1:])
+            return
+        self.inc("sitemap/failed")
+        self.logger.warning("sitemap failed: %s (%s)", request.url, failure.getErrorMessage())
+        self._listing_ok = False
+        if not self._candidates_from_sitemaps():
+            yield from self.listing_discovery()
+
+    def _candidates_from_sitemaps(self) -> bool:
+        return any(c.source == "sitemap" for c in self._candidates.values())
+
+    def _sitemap(self, response: Response) -> Iterator[Any]:
+        try:
+            sitemap = sitemaplib.parse_sitemap(response.body)
+        except (sitemaplib.NotASitemap, OSError) as exc:
+            self.logger.info("not a sitemap at %s: %s", response.url, exc)
+            self.inc("sitemap/not_a_sitemap")
+            yield from self._sitemap_failure(_as_failure(exc, response))
+            return
+        self.inc("sitemap/read")
+        if sitemap.kind == "sitemapindex":
+            for entry in sitemap.entries:
+                url = entry.loc
+                if url in self._sitemaps_seen or not same_site(url, self.allowed_domains):
+                    continue
+                if not sitemaplib.wanted_child(url, self._sitemap_follow_re, self._sitemap_skip_re):
+                    continue
+                if self.since and entry.lastmod and entry.lastmod < self.since:
+                    continue  # nothing in it changed since the bound
+                yield self.sitemap_request(url)
+            return
+        self._authoritative = True
+        for entry in sitemap.entries:
+            self.inc("sitemap/entries")
+            self.add_candidate(Candidate(entry.loc, lastmod=entry.lastmod, source="sitemap"))
+
+    # --- HTML listings (last resort) -------------------------------------------------
+
+    def listing_discovery(self) -> Iterator[scrapy.Request]:
+        for url in self.listings:
+            yield self.listing_request(self.absolute(url), self.parse_listing)
+
+    def parse_listing(self, response: Response) -> Iterator[Any]:
+        return self._listing_done(self._listing_page(response))
+
+    def _listing_page(self, response: Response) -> Iterator[Any]:
+        self._listing_pages += 1
+        self.inc("listing/pages")
+        links = listinglib.article_links(
+            response.text,
+            response.url,
+            self.allowed_domains,
+            link_css=self.listing_link_css,
+            article_url=self._article_url_re,
+        )
+        unknown = 0
+        for link in links:
+            candidate = Candidate(link, source="listing")
+            if url_key(link) not in self._known_by_key:
+                unknown += 1
+            self.add_candidate(candidate, authoritative=False)
+        # Newest first: once a whole page is known, the rest of the listing is too.
+        if (unknown or not self.known) and self._listing_pages < self.max_listing_pages:
+            following = listinglib.next_page(response.text, response.url)
+            if following:
+                yield self.listing_request(following, self.parse_listing)
+
+    # --- decision phase --------------------------------------------------------------
+
+    def listing_complete(self) -> bool:
+        return self._authoritative and self._listing_ok and self.since is None
+
+    def decide(self) -> Iterator[Any]:
+        """Every listing has answered: observe, fetch, and check what went missing."""
+        to_fetch: list[tuple[Candidate, KnownArticle | None]] = []
+        for candidate in self._candidates.values():
+            if self.since and not self._within_since(candidate):
+                continue
+            self.inc("listed")
+            known = self.match_known(candidate)
+            if known is not None and self.is_unchanged(candidate.lastmod, known):
+                self.inc("unchanged")
+                self._tick()
+                yield ArticleSeen(
+                    site=self.name,
+                    observed_at=utcnow(),
+                    external_id=known.external_id or candidate.external_id,
+                    url=candidate.url,
+                    modified_at=candidate.lastmod,
+                )
+                continue
+            self.inc("fetch/changed" if known is not None else "fetch/new")
+            to_fetch.append((candidate, known))
+        if self.progress.total is None:
+            self.progress.total = self.progress.done + len(to_fetch)
+        yield from self.fetch_requests(to_fetch)
+        yield from self.deletion_checks()
+
+    def _within_since(self, candidate: Candidate) -> bool:
+        when = candidate.lastmod or candidate.published
+        return when is None or when >= self.since
+
+    def fetch_requests(
+        self, to_fetch: list[tuple[Candidate, KnownArticle | None]]
+    ) -> Iterator[scrapy.Request]:
+        for candidate, known in to_fetch:
+            yield self.article_request(candidate.url, candidate=candidate, known=known)
+
+    def article_request(
+        self,
+        url: str,
+        *,
+        candidate: Candidate | None = None,
+        known: KnownArticle | None = None,
+        confirm: bool = False,
+    ) -> scrapy.Request:
+        headers = {}
+        if known is not None and not confirm and known.removed_at is None and not self.refetch:
+            headers["If-Modified-Since"] = http_date(known.last_checked_at)
+        return scrapy.Request(
+            url,
+            callback=self.parse_article,
+            errback=self.article_failed,
+            headers=headers,
+            dont_filter=confirm,
+            meta={
+                "candidate": candidate,
+                "known": known,
+                "confirm": confirm,
+                "handle_httpstatus_list": [304, 404, 410],
+            },
+        )
+
+    def deletion_checks(self) -> Iterator[scrapy.Request]:
+        if not self.listing_complete():
+            if self.known:
+                self.inc("deletion/skipped")
+                self.logger.info("listing incomplete or bounded: no deletion checks this crawl")
+            return
+        for known in self.known:
+            if known.article_id in self._matched or known.removed_at is not None:
+                continue
+            self.inc("deletion/checked")
+            yield self.article_request(known.canonical_url, known=known, confirm=True)
+
+    # --- article pages ---------------------------------------------------------------
+
+    def redirected_home(self, response: Response) -> bool:
+        """A known article URL that now redirects to the home page: a soft 404."""
+        if not response.meta.get("redirect_urls"):
+            return False
+        parts = urlsplit(response.url)
+        return parts.path in self._home_paths and "p" not in parse_qs(parts.query)
+
+    def gone(
+        self,
+        response: Response,
+        known: KnownArticle,
+        status: int,
+        reason: str,
+        fetched_at: datetime,
+    ) -> ArticleGone:
+        self.inc("gone/soft404" if reason.startswith("soft 404") else f"gone/{status}")
+        self._tick()
+        return ArticleGone(
+            site=self.name,
+            url=known.canonical_url,
+            observed_at=fetched_at,
+            status=status,
+            reason=reason,
+            external_id=known.external_id,
+            snapshot=snapshot_of(response, fetched_at),
+        )
+
+    def parse_article(self, response: Response) -> Iterator[Any]:
+        fetched_at = utcnow()
+        known: KnownArticle | None = response.meta.get("known")
+        candidate: Candidate | None = response.meta.get("candidate")
+        if response.status == 304 and known is not None:
+            self.inc("not_modified")
+            self._tick()
+            yield ArticleSeen(
+                site=self.name,
+                observed_at=fetched_at,
+                external_id=known.external_id,
+                url=known.canonical_url,
+                modified_at=candidate.lastmod if candidate else None,
+            )
+            return
+        if response.status in (404, 410):
+            if known is not None:
+                yield self.gone(
+                    response, known, response.status, f"http {response.status}", fetched_at
+                )
+            else:
+                self.inc(f"not_article/http_{response.status}")
+            return
+        if response.status != 200:
+            self.inc(f"not_article/http_{response.status}")
+            return
+        if self.redirected_home(response):
+            if known is not None:
+                yield self.gone(
+                    response, known, 200, "soft 404: redirected to home page", fetched_at
+                )
+            else:
+                self.inc("not_article/home_redirect")
+            return
+        try:
+            item = self.extract_page(response, fetched_at)
+        except Exception as exc:
+            reason = getattr(exc, "reason", None)
+            if reason is None:  # a bug, not a page property: count it, keep crawling
+                self.logger.exception("extraction failed for %s", response.url)
+                self.inc("errors")
+                return
+            if reason == "challenge":
+                self.inc("blocked")
+            elif known is not None and self.is_soft_404(response, reason):
+                yield self.gone(response, known, 200, f"soft 404: {reason}", fetched_at)
+                return
+            self.inc(f"not_article/{reason}")
+            self.logger.info("not an article (%s): %s", reason, response.url)
+            return
+        if item.external_id is None:
+            item.external_id = (known.external_id if known else None) or (
+                candidate.external_id if candidate else None
+            )
+        seen = [response.request.url, *response.meta.get("redirect_urls", [])]
+        if candidate is not None:
+            seen += sorted(candidate.urls)
+        if known is not None and response.meta.get("redirect_urls"):
+            self.inc("redirected")
+        item.urls = [
+            u
+            for u in self.other_urls(*seen, external_id=item.external_id)
+            if u not in (item.url, item.canonical_url) and same_site(u, self.allowed_domains)
+        ]
+        self.inc("articles/page")
+        self._tick()
+        yield item
+
+    def extract_page(self, response: Response, fetched_at: datetime) -> ArticleItem:
+        """The article on a fetched page (raises ``NotAnArticle``)."""
+        from crawler.extract.page import extract_article
+
+        encoding = getattr(response, "encoding", None)
+        extracted = extract_article(
+            response.body, response.url, fetched_at, self.extraction, encoding=encoding
+        )
+        return extracted.to_item(self.name, snapshot=snapshot_of(response, fetched_at))
+
+    def is_soft_404(self, response: Response, reason: str) -> bool:
+        """A known article's URL answering 200 with a "not found" page or the home page."""
+        # Only an explicit "not found" page: a listing or an empty page could as well be a
+        # theme change or a fault, and those must never remove an article.
+        return reason in SOFT_404_REASONS
+
+    def article_failed(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request
+        from scrapy.exceptions import IgnoreRequest
+
+        if failure.check(IgnoreRequest):
+            self.inc("ignored")  # robots.txt, offsite, or a challenge (counted as blocked)
+        else:
+            self.inc("errors")
+            self.logger.warning("fetch failed: %s (%s)", request.url, failure.getErrorMessage())
+        if request.meta.get("confirm"):
+            self.inc("deletion/inconclusive")
+        yield from ()
+
+    def closed(self, reason: str) -> None:
+        self.logger.info("%s (%s)", self.progress.line(self.name), reason)
+
+
+def _as_failure(exc: Exception, response: Response) -> Failure:
+    failure = Failure(exc)
+    failure.request = response.request  # type: ignore[attr-defined]
+    return failure

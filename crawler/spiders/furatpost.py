@@ -1,0 +1,23 @@
+"""Furat Post (فرات بوست), euphratespost.net: Deir ez-Zor, Raqqa and Hasakah. WordPress.
+
+Body paragraphs start with a byline ("فرات بوست / أخبار", "*فرات بوست/ خاص") and carry
+"مواد ذات صلة:" link blocks; the page ends with a view counter, "0 تعليق" and
+"المقال التالي" (see /work/shared/SITES.md). Former name: "شبكة ديرالزور تذبح بصمت".
+"""
+
+from crawler.extract.profile import ExtractionProfile
+from crawler.platforms.wordpress import WordPressSpider
+
+
+class FuratPostSpider(WordPressSpider):
+    name = "furatpost"
+    outlet_name = "فرات بوست"
+    allowed_domains = ["euphratespost.net"]
+    base_url = "https://euphratespost.net/"
+    extraction = ExtractionProfile(
+        site_names=("فرات بوست", "الفرات بوست", "مؤسسة الفرات بوست", "Euphrates Post"),
+        byline_patterns=(r"\*?\s*(?:ال)?فرات\s*بوست\s*[/–-].{0,40}",),
+    )
+    listings = ("/",)  # the home page pages through every post (`/page/N/`)
+    listing_link_css = "article h2.entry-title a, h2.entry-title a, h3.entry-title a"
+    schedule = "17 */2 * * *"  # every two hours, off the hour
