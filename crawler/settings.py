@@ -24,6 +24,17 @@ DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Retries wait: Retry-After on 429/503 (up to RETRY_AFTER_MAX), else exponential backoff.
+RETRY_BACKOFF_BASE = 1.0
+RETRY_BACKOFF_MAX = 60.0
+RETRY_AFTER_MAX = 300.0
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    # After decompression (590), before retries (550): a challenge is never retried.
+    "crawler.middlewares.ChallengeMiddleware": 560,
+}
 HTTPCACHE_ENABLED = False
 COOKIES_ENABLED = False
 
