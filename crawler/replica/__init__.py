@@ -1,0 +1,12 @@
+"""Local replica of news sites for tests, benchmarks and the offline demo.
+
+``Replica`` (server.py) is an HTTP(S) forward proxy answering for the real hosts;
+``WordPressSite`` (wordpress.py) is the WordPress site profile with its world of articles
+(world.py), theme (themes/) and faults (faults.py).
+"""
+
+from crawler.replica.server import Replica, load_site
+from crawler.replica.wordpress import WordPressSite
+from crawler.replica.world import Article
+
+__all__ = ["Article", "Replica", "WordPressSite", "load_site"]

@@ -106,7 +106,7 @@ class World:
         self.tags = {t["name"]: Term(t["id"], t["slug"], t["name"]) for t in tags}
         self.posts: dict[int, Article] = {}
         self._by_slug: dict[str, int] = {}
-        self._listing: tuple[int, list[Article]] | None = None
+        self._published_cache: tuple[int, list[Article]] | None = None
         for article in articles:
             self._insert(article)
 
@@ -126,7 +126,7 @@ class World:
 
     def published(self) -> list[Article]:
         """Published posts, newest first (WordPress's default order), cached per generation."""
-        cached = self._listing
+        cached = self._published_cache
         if cached is not None and cached[0] == self.generation:
             return cached[1]
         with self.lock:
@@ -135,7 +135,7 @@ class World:
                 key=lambda a: (a.date_gmt, a.id),
                 reverse=True,
             )
-            self._listing = (self.generation, posts)
+            self._published_cache = (self.generation, posts)
             return posts
 
     def term_for_tag(self, name: str) -> Term:

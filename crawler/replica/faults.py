@@ -1,0 +1,158 @@
+"""Faults the replica injects: per URL pattern or global, a count or a probability.
+
+Kinds and their parameters:
+
+=========== ====================================================================================
+``503``     503 with ``Retry-After`` (``retry_after``, seconds, default 1)
+``429``     429 with ``Retry-After`` (``retry_after``, default 1)
+``slow``    the normal answer after ``delay`` seconds (default 2)
+``reset``   the connection is reset (TCP RST) after part of the status line
+``truncate`` the normal answer with its full ``Content-Length`` but only ``fraction`` (0.5) sent
+``cp1256``  the normal page encoded in windows-1256, declared only in the HTML (``declare``:
+            ``"meta"`` for ``<meta charset>`` or ``"http-equiv"``), no charset in Content-Type
+``challenge`` a Cloudflare "Just a moment..." page (``status`` 403 or 503, ``cf-mitigated``)
+``empty``   200 with an empty body
+``huge``    the normal page padded to ``size`` bytes (default 20 MiB)
+=========== ====================================================================================
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from crawler.replica.messages import Response
+
+KINDS = frozenset(
+    {"503", "429", "slow", "reset", "truncate", "cp1256", "challenge", "empty", "huge"}
+)
+
+CHALLENGE_HTML = """<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>
+<meta http-equiv="Content-Type" content="text/html; charset=UTF-8"><meta http-equiv="X-UA-Compatible" content="IE=Edge">
+<meta name="robots" content="noindex,nofollow"><meta name="viewport" content="width=device-width,initial-scale=1">
+<style>*{box-sizing:border-box;margin:0;padding:0}html{line-height:1.15}body{display:flex;flex-direction:column;min-height:100vh}</style>
+<meta http-equiv="refresh" content="390"></head><body class="no-js"><div class="main-wrapper" role="main"><div class="main-content">
+<noscript><div id="challenge-error-title"><div class="h2"><span class="icon-wrapper"><div class="heading-icon warning-icon"></div></span>
+<span id="challenge-error-text">Enable JavaScript and cookies to continue</span></div></div></noscript></div></div>
+<script>(function(){window._cf_chl_opt={cvId: '3',cZone: "euphratespost.net",cType: 'managed',cRay: '8f1c2a3b4d5e6f70',
+cH: 'a1b2c3',cUPMDTk: "\\/?__cf_chl_tk=abc",cFPWv: 'b',cITimeS: '1732500000'};
+var cpo = document.createElement('script');cpo.src = '/cdn-cgi/challenge-platform/h/b/orchestrate/chl_page/v1?ray=8f1c2a3b4d5e6f70';
+document.getElementsByTagName('head')[0].appendChild(cpo);}());</script></body></html>"""
+
+ERROR_HTML = "<html><head><title>{status} {reason}</title></head><body><center><h1>{status} {reason}</h1></center><hr><center>nginx</center></body></html>"
+
+
+@dataclass(slots=True)
+class Fault:
+    kind: str
+    pattern: re.Pattern[str] | None = None
+    count: int | None = None  # remaining applications; None: unlimited
+    probability: float | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    hits: int = 0  # how many requests it was applied to
+
+
+class Faults:
+    """Thread-safe rules; the first matching rule that fires decides the request's fault."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self._rules: list[Fault] = []
+        self._lock = threading.Lock()
+        self._rng = random.Random(seed)
+
+    def add(
+        self,
+        kind: str,
+        pattern: str | None = None,
+        *,
+        count: int | None = None,
+        probability: float | None = None,
+        **params: Any,
+    ) -> Fault:
+        """Inject ``kind`` into requests whose full URL matches regex ``pattern`` (all if None)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown fault {kind!r}; one of {sorted(KINDS)}")
+        fault = Fault(kind, re.compile(pattern) if pattern else None, count, probability, params)
+        with self._lock:
+            self._rules.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    @property
+    def rules(self) -> list[Fault]:
+        with self._lock:
+            return list(self._rules)
+
+    def pick(self, url: str) -> Fault | None:
+        with self._lock:
+            for fault in self._rules:
+                if fault.count is not None and fault.count <= 0:
+                    continue
+                if fault.pattern is not None and not fault.pattern.search(url):
+                    continue
+                if fault.probability is not None and self._rng.random() >= fault.probability:
+                    continue
+                if fault.count is not None:
+                    fault.count -= 1
+                fault.hits += 1
+                return fault
+        return None
+
+
+def error_response(fault: Fault) -> Response:
+    """The answer for faults that replace the site's answer entirely."""
+    if fault.kind in ("503", "429"):
+        status = int(fault.kind)
+        reason = "Service Temporarily Unavailable" if status == 503 else "Too Many Requests"
+        body = ERROR_HTML.format(status=status, reason=reason).encode()
+        headers = [
+            ("Content-Type", "text/html"),
+            ("Retry-After", str(fault.params.get("retry_after", 1))),
+        ]
+        return Response(status, body, headers)
+    if fault.kind == "challenge":
+        status = int(fault.params.get("status", 403))
+        headers = [
+            ("Content-Type", "text/html; charset=UTF-8"),
+            ("cf-mitigated", "challenge"),
+            (
+                "Cache-Control",
+                "private, max-age=0, no-store, no-cache, must-revalidate, post-check=0, pre-check=0",
+            ),
+            ("Expires", "Thu, 01 Jan 1970 00:00:01 GMT"),
+            ("Server", "cloudflare"),
+            ("CF-RAY", "8f1c2a3b4d5e6f70-FRA"),
+        ]
+        return Response(status, CHALLENGE_HTML.encode(), headers)
+    if fault.kind == "empty":
+        return Response(200, b"", [("Content-Type", "text/html; charset=UTF-8")])
+    raise ValueError(fault.kind)
+
+
+def transform(fault: Fault, response: Response) -> Response:
+    """Faults that alter the site's own answer: windows-1256 and huge pages."""
+    ctype = response.header("Content-Type") or ""
+    if fault.kind == "cp1256" and ctype.startswith("text/html"):
+        text = response.body.decode("utf-8")
+        if fault.params.get("declare", "meta") == "meta":
+            declaration = '<meta charset="windows-1256">'
+        else:
+            declaration = (
+                '<meta http-equiv="Content-Type" content="text/html; charset=windows-1256">'
+            )
+        text = re.sub(r'<meta charset="UTF-8">', declaration, text, count=1, flags=re.I)
+        body = text.encode("cp1256", errors="xmlcharrefreplace")
+        headers = [(k, v) for k, v in response.headers if k.lower() != "content-type"]
+        return Response(response.status, body, [("Content-Type", "text/html"), *headers])
+    if fault.kind == "huge":
+        size = int(fault.params.get("size", 20 * 1024 * 1024))
+        pad = max(0, size - len(response.body))
+        body = response.body.replace(b"</body>", b"<!-- " + b"x" * pad + b" --></body>", 1)
+        return Response(response.status, body, response.headers)
+    return response
