@@ -147,12 +147,13 @@ class NewsSpider(scrapy.Spider):
         # -a refetch=1: fetch every listed article even when its lastmod is unchanged
         # (after an extractor upgrade); deletion checks still run.
         self.refetch = str(refetch or "").lower() in ("1", "true", "yes")
-        self.progress = Progress()
-        self.known: list[KnownArticle] = []
+        self._progress = Progress()
+        self._known: list[KnownArticle] = []
         self._known_by_id: dict[str, KnownArticle] = {}
         self._known_by_key: dict[str, KnownArticle] = {}
         self._matched: set[int] = set()  # article ids the listing named (not missing)
         self._candidates: dict[str, Candidate] = {}
+        self._feed_candidates: list[Candidate] = []
         self._alt_urls: dict[str, set[str]] = {}  # url_key or "id:N" -> raw URLs seen
         self._pending = 0  # listing requests not yet answered
         self._listing_ok = True  # no listing request failed
@@ -176,11 +177,11 @@ class NewsSpider(scrapy.Spider):
         return urljoin(self.base_url, path_or_url)
 
     def _tick(self, count: int = 1) -> None:
-        self.progress.done += count
+        self._progress.done += count
         now = time.monotonic()
-        if now - self.progress.last_log >= PROGRESS_INTERVAL:
-            self.progress.last_log = now
-            self.logger.info(self.progress.line(self.name))
+        if now - self._progress.last_log >= PROGRESS_INTERVAL:
+            self._progress.last_log = now
+            self.logger.info(self._progress.line(self.name))
 
     def external_id_from_url(self, url: str) -> str | None:
         """The site's article id when a URL carries it (declared pattern; ``?p=ID``)."""
@@ -230,7 +231,7 @@ class NewsSpider(scrapy.Spider):
             return []
 
     def _index_known(self, known: list[KnownArticle]) -> None:
-        self.known = known
+        self._known = known
         for article in known:
             if article.external_id:
                 self._known_by_id[article.external_id] = article
@@ -267,8 +268,8 @@ class NewsSpider(scrapy.Spider):
         self.logger.info(
             "%s: %d known articles; %s crawl%s",
             self.name,
-            len(self.known),
-            "incremental" if self.known else "first (whole archive)",
+            len(self._known),
+            "incremental" if self._known else "first (whole archive)",
             f" since {self.since.isoformat()}" if self.since else "",
         )
         for request in self.discovery_requests():
@@ -351,7 +352,7 @@ class NewsSpider(scrapy.Spider):
                 ext = ext or self.external_id_from_url(url)
             if ext:
                 self._remember_urls(f"id:{ext}", entry.urls)
-            self.add_candidate(
+            self._feed_candidates.append(
                 Candidate(
                     entry.link,
                     lastmod=entry.updated,
@@ -359,8 +360,7 @@ class NewsSpider(scrapy.Spider):
                     published=entry.published,
                     urls=set(entry.urls),
                     source="feed",
-                ),
-                authoritative=False,
+                )
             )
         yield from self._feed_finished()
 
@@ -498,7 +498,7 @@ class NewsSpider(scrapy.Spider):
                 unknown += 1
             self.add_candidate(candidate, authoritative=False)
         # Newest first: once a whole page is known, the rest of the listing is too.
-        if (unknown or not self.known) and self._listing_pages < self.max_listing_pages:
+        if (unknown or not self._known) and self._listing_pages < self.max_listing_pages:
             following = listinglib.next_page(response.text, response.url)
             if following:
                 yield self.listing_request(following, self.parse_listing)
@@ -510,6 +510,9 @@ class NewsSpider(scrapy.Spider):
 
     def decide(self) -> Iterator[Any]:
         """Every listing has answered: observe, fetch, and check what went missing."""
+        if self.feed_entries_are_candidates():
+            for candidate in self._feed_candidates:
+                self.add_candidate(candidate, authoritative=False)
         to_fetch: list[tuple[Candidate, KnownArticle | None]] = []
         for candidate in self._candidates.values():
             if self.since and not self._within_since(candidate):
@@ -529,10 +532,14 @@ class NewsSpider(scrapy.Spider):
                 continue
             self.inc("fetch/changed" if known is not None else "fetch/new")
             to_fetch.append((candidate, known))
-        if self.progress.total is None:
-            self.progress.total = self.progress.done + len(to_fetch)
+        if self._progress.total is None:
+            self._progress.total = self._progress.done + len(to_fetch)
         yield from self.fetch_requests(to_fetch)
         yield from self.deletion_checks()
+
+    def feed_entries_are_candidates(self) -> bool:
+        """Feed entries are fetched when no API lists articles (they always lend URLs)."""
+        return True
 
     def _within_since(self, candidate: Candidate) -> bool:
         when = candidate.lastmod or candidate.published
@@ -571,11 +578,11 @@ class NewsSpider(scrapy.Spider):
 
     def deletion_checks(self) -> Iterator[scrapy.Request]:
         if not self.listing_complete():
-            if self.known:
+            if self._known:
                 self.inc("deletion/skipped")
                 self.logger.info("listing incomplete or bounded: no deletion checks this crawl")
             return
-        for known in self.known:
+        for known in self._known:
             if known.article_id in self._matched or known.removed_at is not None:
                 continue
             self.inc("deletion/checked")
@@ -708,7 +715,7 @@ class NewsSpider(scrapy.Spider):
         yield from ()
 
     def closed(self, reason: str) -> None:
-        self.logger.info("%s (%s)", self.progress.line(self.name), reason)
+        self.logger.info("%s (%s)", self._progress.line(self.name), reason)
 
 
 def _as_failure(exc: Exception, response: Response) -> Failure:

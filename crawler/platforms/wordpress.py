@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 import scrapy
 from scrapy.http import Response
@@ -78,6 +79,9 @@ class WordPressSpider(NewsSpider):
     def external_id_from_url(self, url: str) -> str | None:
         return super().external_id_from_url(url) or wordpress_post_id(url)
 
+    def feed_entries_are_candidates(self) -> bool:
+        return self._rest_mode == "off"
+
     # --- REST listing ----------------------------------------------------------------
 
     def rest_url(self, endpoint: str = "posts", **params: Any) -> str:
@@ -88,7 +92,7 @@ class WordPressSpider(NewsSpider):
         if not self.rest_api:
             yield from self.sitemap_discovery()
             return
-        self._rest_mode = "full" if (not self.known or self.refetch) else "ids"
+        self._rest_mode = "full" if (not self._known or self.refetch) else "ids"
         self.crawler.stats.set_value("spider/discovery", f"rest/{self._rest_mode}")
         yield self.rest_page_request(1)
 
@@ -98,7 +102,9 @@ class WordPressSpider(NewsSpider):
         )
         params |= {"per_page": self.rest_per_page, "orderby": "modified", "order": "desc"}
         if self.since:
-            params["modified_after"] = self.since.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+            # WordPress compares with the post's local modified time and ignores an offset.
+            local = self.since.astimezone(ZoneInfo(self.extraction.timezone))
+            params["modified_after"] = local.strftime("%Y-%m-%dT%H:%M:%S")
         params["page"] = page
         return params
 
@@ -169,7 +175,7 @@ class WordPressSpider(NewsSpider):
             total = _int_header(response, b"X-WP-Total")
             pages = _int_header(response, b"X-WP-TotalPages")
             if self._rest_mode == "full" and total is not None:
-                self.progress.total = total
+                self._progress.total = total
             self.logger.info(
                 "%s: REST lists %s posts in %s pages (%s)",
                 self.name,
