@@ -126,8 +126,10 @@ CONTAINERS = frozenset(
     }
 )
 _BLOCK_ANY = ATOMIC_BLOCKS | CONTAINERS - {"span", "font"}
+# A heading that introduces a block of related links ("مواد ذات صلة:" alone on its line).
 _RELATED_HEAD = re.compile(
-    r"^(?:مواد|مقالات|[أا]خبار)\s+ذات\s+صلة|^ذات\s+صلة|^[اإ]قر[أا]\s+[أا]يض", re.I
+    r"(?:(?:مواد|مقالات|[أا]خبار)\s+)?ذات\s+صلة|[اإ]قر[أا]\s+(?:[أا]يض[اًآ]*|المزيد)|related(?:\s+\w+)?",
+    re.I,
 )
 
 
@@ -290,7 +292,7 @@ def clean_body(
             break
         if profile.boilerplate_re and profile.boilerplate_re.match(text):
             result.removed.append(text)
-            if _RELATED_HEAD.match(text) and len(text) < 40:
+            if _RELATED_HEAD.fullmatch(text.rstrip(" :：.")):
                 related = True
             continue
         if related and link_only:

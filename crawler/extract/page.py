@@ -31,7 +31,6 @@ from crawler.extract.dates import parse_arabic_datetime
 from crawler.extract.html import CleanBody, clean_body, inline_text
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
 from crawler.extract.text import strip_site_suffix, tidy
-from crawler.extract.urls import url_key
 from crawler.items import ArticleItem, PageSnapshot
 
 EXTRACTOR = "akhbar.page"
@@ -321,7 +320,10 @@ def _is_url(text: str) -> bool:
     return bool(re.match(r"^(?:https?:)?//|^www\.", text.strip(), re.I))
 
 
-_BYLINE_PREFIX = re.compile(r"^(?:by|بقلم|كتبه|كتب|الكاتب|إعداد|اعداد|تحرير)\s*[:：]?\s*", re.I)
+# "by X", "بقلم X"; the words that can also begin a name ("تحرير فرات بوست") only with a colon.
+_BYLINE_PREFIX = re.compile(
+    r"^(?:by|بقلم)\s*[:：]?\s*|^(?:كتبه|كتب|الكاتب|إعداد|اعداد|تحرير)\s*[:：]\s*", re.I
+)
 _AUTHOR_SELECTORS = (
     ".entry-content ~ * [rel~='author']",
     "article [rel~='author']",
@@ -476,14 +478,19 @@ def _check_not_article(
 def _find_content(
     doc: lxml.html.HtmlElement, profile: ExtractionProfile
 ) -> lxml.html.HtmlElement | None:
+    """The first selector's largest match with enough text; else the first with any text."""
+    fallback = None
     for selector in profile.body_selectors:
         matches = doc.cssselect(selector)
         if not matches:
             continue
         best = max(matches, key=lambda el: len(el.text_content()))
-        if len(tidy(best.text_content())) >= min(profile.min_body_chars, 40):
+        size = len(tidy(best.text_content()))
+        if size >= min(profile.min_body_chars, 40):
             return best
-    return None
+        if size and fallback is None:
+            fallback = best
+    return fallback
 
 
 def _generic_body(
@@ -688,7 +695,7 @@ def extract_article(
     amp = _absolute(_link(doc, "amphtml"), url)
     urls = []
     for u in (url, shortlink, amp, _absolute(meta.first("og:url"), url)):
-        if u and url_key(u) != url_key(canonical) and u not in urls:
+        if u and u != canonical and u not in urls:
             urls.append(u)
     external_id = _external_id(doc, url, canonical, shortlink, profile)
 

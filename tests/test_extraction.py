@@ -1,0 +1,365 @@
+"""Extraction: golden cases (one test per case and field) and focused page/REST tests."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from functools import cache
+
+import lxml.html
+import pytest
+from golden import FIELDS, Case, derive, discover, profile_for_spider
+
+from crawler.extract.html import sanitize_html
+from crawler.extract.page import NotAnArticle, extract_article
+from crawler.extract.profile import ExtractionProfile
+from crawler.extract.text import content_hash
+from crawler.extract.wordpress import extract_rest_post
+
+CASES = discover()
+FETCHED = datetime(2026, 11, 25, tzinfo=UTC)
+
+
+@cache
+def _answer(case_id: str) -> dict:
+    case = next(c for c in CASES if c.id == case_id)
+    return derive(case.html(), case.url, case.fetched_at, case.spider)
+
+
+def answer(case: Case) -> dict:
+    return _answer(case.id)
+
+
+def _field_params():
+    for case in CASES:
+        if case.expected is None:
+            yield pytest.param(case, "not_an_article", id=f"{case.id}:not_an_article")
+        else:
+            for name in FIELDS:
+                yield pytest.param(case, name, id=f"{case.id}:{name}")
+
+
+def test_golden_cases_exist():
+    assert any(c.spider == "furatpost" and c.expected for c in CASES)
+    assert any(c.not_an_article for c in CASES)
+
+
+@pytest.mark.parametrize(("case", "name"), list(_field_params()))
+def test_golden_field(case, name):
+    got = answer(case)
+    if name == "not_an_article":
+        assert got.get("not_an_article") == case.not_an_article
+        return
+    assert "expected" in got, f"not an article: {got.get('not_an_article')}"
+    assert got["expected"][name] == case.expected.get(name)
+
+
+# --- the seed article -------------------------------------------------------------------
+
+
+def seed_case() -> Case:
+    return next(c for c in CASES if c.name.endswith("_31842"))
+
+
+def test_seed_body_is_exactly_its_eight_paragraphs():
+    case = seed_case()
+    article = extract_article(
+        case.html(), case.url, case.fetched_at, profile_for_spider("furatpost")
+    )
+    paragraphs = article.body_text.split("\n\n")
+    assert len(paragraphs) == 8
+    assert paragraphs[0].startswith("سقط عشرات القتلى")
+    assert paragraphs[-1].endswith("لتجنب ضربات جديدة للتحالف.")
+    for junk in (
+        "admindiaa",
+        "قد يعجبك",
+        "قد يعحبك",
+        "دع تعليقاً",
+        "توافق",
+        "الكوكيز",
+        "Privacy",
+        "شارك",
+    ):
+        assert junk not in article.body_text
+    assert article.authors == ["admindiaa"]
+    assert "<script" not in article.body_html and "figcaption" not in article.body_html
+
+
+def test_structured_data_missing_falls_back_to_theme_markup():
+    case = seed_case()
+    html = case.html().decode()
+    html = re.sub(r'<script type="application/ld\+json".*?</script>', "", html, flags=re.S)
+    html = re.sub(r"<meta (?:property|name)=\"(?:og|article|author|twitter)[^>]*>", "", html)
+    got = extract_article(html, case.url, case.fetched_at, profile_for_spider("furatpost")).fields()
+    for name in (
+        "title",
+        "body_text",
+        "authors",
+        "published_at",
+        "modified_at",
+        "section",
+        "tags",
+        "external_id",
+        "canonical_url",
+    ):
+        assert got[name] == case.expected[name], name
+
+
+# --- WordPress REST ---------------------------------------------------------------------
+
+
+def rest_post(world, article) -> dict:
+    """A /wp-json/wp/v2/posts/<id>?_embed object as WordPress shapes it."""
+    from crawler.replica.themes import furatpost as theme
+
+    author = world.authors[article.author]
+    terms = [
+        [
+            {"id": world.categories[c].id, "name": world.categories[c].name, "taxonomy": "category"}
+            for c in article.categories
+        ],
+        [{"id": world.term_for_tag(t).id, "name": t, "taxonomy": "post_tag"} for t in article.tags],
+    ]
+    embedded = {
+        "author": [{"id": author.id, "name": author.name, "slug": author.slug}],
+        "wp:term": terms,
+    }
+    if article.featured_image:
+        embedded["wp:featuredmedia"] = [
+            {"source_url": theme.upload_url(world, article.featured_image["file"])}
+        ]
+    fmt = "%Y-%m-%dT%H:%M:%S"
+    return {
+        "id": article.id,
+        "date": world.local(article.date_gmt).strftime(fmt),
+        "date_gmt": article.date_gmt.strftime(fmt),
+        "modified": world.local(article.modified_gmt).strftime(fmt),
+        "modified_gmt": article.modified_gmt.strftime(fmt),
+        "guid": {"rendered": f"https://{world.host}/?p={article.id}"},
+        "slug": article.slug,
+        "status": "publish",
+        "type": "post",
+        "link": theme.permalink(world, article),
+        "title": {"rendered": theme.texturize(article.title)},
+        "content": {"rendered": theme.content_html(world, article), "protected": False},
+        "excerpt": {"rendered": f"<p>{theme.excerpt(article)}</p>\n", "protected": False},
+        "author": author.id,
+        "_embedded": embedded,
+    }
+
+
+def test_rest_and_page_give_the_same_revision_fields():
+    from crawler.replica.themes import furatpost as theme
+    from crawler.replica.world import Article, World, load_data
+
+    data = load_data("furatpost")
+    world = World(
+        data["site"],
+        [Article.from_json(p) for p in data["posts"]],
+        data["authors"],
+        data["categories"],
+        data["tags"],
+    )
+    profile = profile_for_spider("furatpost")
+    for article in world.published():
+        page = extract_article(
+            theme.render_article(world, article), theme.permalink(world, article), FETCHED, profile
+        )
+        rest = extract_rest_post(rest_post(world, article), FETCHED, profile)
+        assert rest.external_id == page.external_id == str(article.id)
+        assert rest.body_text == page.body_text
+        for name in ("title", "authors", "section", "tags", "image_url", "canonical_url"):
+            assert getattr(rest, name) == getattr(page, name), (article.id, name)
+        assert rest.published_at == page.published_at and rest.modified_at == page.modified_at
+        assert rest.published_at.utcoffset().total_seconds() == 0
+        keys = ("title", "subtitle", "body_text", "authors", "published_at", "section", "tags")
+        assert content_hash(**{k: getattr(rest, k) for k in keys}) == content_hash(
+            **{k: getattr(page, k) for k in keys}
+        )
+        assert f"https://{world.host}/?p={article.id}" in rest.urls
+
+
+def test_rest_local_dates_and_rejections():
+    post = {
+        "id": 7,
+        "status": "publish",
+        "link": "https://example.org/x/",
+        "date": "2020-01-15T10:00:00",
+        "date_gmt": "0000-00-00T00:00:00",
+        "title": {"rendered": "عنوان &#8211; فرعي"},
+        "content": {
+            "rendered": "<p>"
+            + "نص الخبر " * 20
+            + "</p><p><strong>اقرأ أيضاً: </strong><a href='/y/'>خبر</a></p>"
+        },
+    }
+    got = extract_rest_post(post, FETCHED)
+    assert got.title == "عنوان – فرعي"
+    assert got.published_at.isoformat() == "2020-01-15T10:00:00+02:00"
+    assert "اقرأ" not in got.body_text and got.external_id == "7"
+    with pytest.raises(NotAnArticle, match="not_published"):
+        extract_rest_post({**post, "status": "draft"}, FETCHED)
+    with pytest.raises(NotAnArticle, match="empty_body"):
+        extract_rest_post({**post, "content": {"rendered": ""}}, FETCHED)
+
+
+# --- hand-written pages -------------------------------------------------------------------
+
+PARAGRAPHS = [
+    "قالت مصادر محلية إن دورية عسكرية انتشرت صباح اليوم في أحياء مدينة الرقة الشمالية.",
+    "وأضافت المصادر أن الدورية أقامت حواجز مؤقتة وفتشت عدداً من المنازل قبل أن تنسحب.",
+    "ولم تصدر أي جهة رسمية تعليقاً على ما جرى حتى ساعة إعداد هذا الخبر.",
+]
+
+
+def wp_page(
+    extra_head: str = "",
+    body_class: str = "single single-post postid-555",
+    content: str | None = None,
+) -> str:
+    if content is None:
+        content = f"""
+<p><strong>عنب بلدي – خاص</strong></p>
+<p>{PARAGRAPHS[0]}</p>
+<p><strong>اقرأ أيضاً:</strong> <a href="/other/">خبر آخر عن الرقة</a></p>
+<figure class="wp-caption"><img src="/img/raqqa.jpg" alt="الرقة"><figcaption class="wp-caption-text">صورة أرشيفية</figcaption></figure>
+<p onclick="evil()"><a href="javascript:alert(1)">{PARAGRAPHS[1]}</a><script>track()</script></p>
+<p>مواد ذات صلة:</p>
+<ul><li><a href="/a/">مادة أولى</a></li><li><a href="/b/">مادة ثانية</a></li></ul>
+<div>{PARAGRAPHS[2]}</div>
+<div class="sharedaddy"><h3>شارك هذا:</h3><a href="https://facebook.com/x">Facebook</a></div>
+<div id="jp-relatedposts"><h3>ذات صلة</h3><p>مقال آخر تماماً لا علاقة له بالموضوع.</p></div>"""
+    return f"""<!DOCTYPE html><html lang="ar-SY"><head><meta charset="utf-8">
+<title>دورية في الرقة – عنب بلدي</title>
+<meta property="og:site_name" content="عنب بلدي">
+<link rel="canonical" href="/archives/555"><link rel="shortlink" href="https://example.net/?p=555">{extra_head}
+</head><body class="{body_class}">
+<nav><a href="/">الرئيسية</a></nav>
+<article><h1 class="entry-title">دورية في الرقة</h1>
+<span class="author vcard"><a rel="author" href="/author/x/">by سامر الأحمد</a></span>
+<time class="entry-date published" datetime="2021-03-04T09:15:00">4 آذار 2021</time>
+<div class="entry-content">{content}</div>
+<div class="tags-links"><a rel="tag" href="/tag/raqqa/">الرقة</a></div>
+</article>
+<aside class="widget widget_tag_cloud"><div class="tagcloud"><a rel="tag" href="/tag/x/">سحابة</a></div></aside>
+<div id="cookie-law-info-bar">هذا الموقع يستخدم ما يسمى الكوكيز</div>
+</body></html>"""
+
+
+def test_wordpress_page_without_structured_data():
+    got = extract_article(wp_page(), "https://example.net/archives/555?utm_source=rss", FETCHED)
+    assert got.title == "دورية في الرقة"
+    assert got.body_text == "\n\n".join(PARAGRAPHS)
+    assert got.authors == ["سامر الأحمد"]
+    assert got.published_at.isoformat() == "2021-03-04T09:15:00+02:00"
+    assert got.tags == ["الرقة"]
+    assert got.canonical_url == "https://example.net/archives/555"
+    assert got.external_id == "555"
+    assert got.language == "ar"
+    assert got.image_url == "https://example.net/img/raqqa.jpg"
+    assert "https://example.net/?p=555" in got.urls
+    assert "https://example.net/archives/555?utm_source=rss" in got.urls
+
+
+def test_body_html_is_sanitized():
+    html = extract_article(wp_page(), "https://example.net/archives/555", FETCHED).body_html
+    frag = lxml.html.fragment_fromstring(html, create_parent="div")
+    assert {el.tag for el in frag.iter()} <= {"div", "p", "img", "figure", "a", "strong"}
+    assert not any(set(el.attrib) - {"href", "src", "alt"} for el in frag.iter())
+    assert '<img src="https://example.net/img/raqqa.jpg" alt="الرقة">' in html
+    assert "javascript:" not in html and "track()" not in html and "صورة أرشيفية" not in html
+
+
+def test_sanitize_html_keeps_safe_subset():
+    got = sanitize_html(
+        '<h1>عنوان</h1><table><tr><td colspan="2" style="x">خلية</td></tr></table>'
+        '<span class="x"><em>مائل</em></span><iframe src="https://evil"></iframe><a href="/p" target="_blank">رابط</a>',
+        "https://example.net/dir/",
+    )
+    assert got == (
+        '<h2>عنوان</h2><table><tr><td colspan="2">خلية</td></tr></table>'
+        '<em>مائل</em><a href="https://example.net/p">رابط</a>'
+    )
+
+
+def test_jsonld_graph_wins_and_profile_selector_overrides():
+    ld = """<script type="application/ld+json">{"@context":"https://schema.org","@graph":[
+      {"@type":"NewsArticle","@id":"#a","headline":"عنوان من البيانات","datePublished":"2022-06-01T08:00:00+03:00",
+       "author":{"@id":"#p"},"articleSection":["سياسة","أخبار"],"keywords":"الرقة، دير الزور",
+       "image":{"@id":"#img"}},
+      {"@type":"Person","@id":"#p","name":"رنا"},{"@type":"ImageObject","@id":"#img","url":"https://cdn.example.net/a.jpg"}]}</script>"""
+    got = extract_article(wp_page(ld), "https://example.net/archives/555", FETCHED)
+    assert (got.title, got.authors, got.section) == ("عنوان من البيانات", ["رنا"], "سياسة")
+    assert got.tags == ["الرقة", "دير الزور"] and got.image_url == "https://cdn.example.net/a.jpg"
+    assert got.published_at.isoformat() == "2022-06-01T08:00:00+03:00"
+    profile = ExtractionProfile(
+        title_selector="h1.entry-title", published_selector="time.entry-date"
+    )
+    got = extract_article(wp_page(ld), "https://example.net/archives/555", FETCHED, profile)
+    assert got.title == "دورية في الرقة"
+    assert got.published_at.isoformat() == "2021-03-04T09:15:00+02:00"
+
+
+def test_profile_byline_and_boilerplate_additions():
+    content = (
+        f"<p>الرقة - خاص</p><p>{PARAGRAPHS[0]}</p><p>للمزيد: تابع قناتنا</p><p>{PARAGRAPHS[1]}</p>"
+    )
+    profile = ExtractionProfile(
+        byline_patterns=(r"الرقة\s*-\s*خاص",), extra_boilerplate=(r"للمزيد:",)
+    )
+    got = extract_article(
+        wp_page(content=content), "https://example.net/archives/555", FETCHED, profile
+    )
+    assert got.body_text == "\n\n".join(PARAGRAPHS[:2])
+
+
+def test_windows_1256_declared_only_in_meta():
+    page = wp_page().replace(
+        '<meta charset="utf-8">',
+        '<meta http-equiv="Content-Type" content="text/html; charset=windows-1256">',
+    )
+    got = extract_article(page.encode("cp1256"), "https://example.net/archives/555", FETCHED)
+    assert got.body_text == "\n\n".join(PARAGRAPHS)
+
+
+def test_generic_fallback_when_no_selector_matches():
+    body = "".join(f"<p>{p} {p}</p>" for p in PARAGRAPHS)
+    page = f"""<html lang="ar"><head><title>خبر</title><meta property="og:type" content="article"></head>
+    <body><div id="menu"><a href="/">الرئيسية</a> <a href="/x">أخبار</a></div>
+    <div id="story"><h1>خبر</h1>{body}</div><div id="foot">جميع الحقوق محفوظة</div></body></html>"""
+    got = extract_article(page, "https://example.org/news/1", FETCHED)
+    assert got.extractor.endswith("+trafilatura")
+    assert got.body_text.split("\n\n") == [f"{p} {p}" for p in PARAGRAPHS]
+
+
+CHALLENGE = """<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>
+<div id="cf-content"><h1>Checking your browser before accessing example.net.</h1></div>
+<form id="challenge-form" action="/?__cf_chl_jschl_tk__=x"></form></body></html>"""
+REDIRECT = "<html><head><title>301 Moved Permanently</title></head><body><h1>Moved Permanently</h1><p>The document has moved <a href='https://x/'>here</a>.</p></body></html>"
+LOGIN = """<html><head><title>Log In ‹ موقع — WordPress</title></head><body class="login">
+<form name="loginform" id="loginform"><input type="text" name="log"><input type="password" name="pwd"></form></body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("page", "url", "reason"),
+    [
+        (CHALLENGE, "https://example.net/a/", "challenge"),
+        (REDIRECT, "https://example.net/", "redirect_stub"),
+        (LOGIN, "https://example.net/wp-login.php", "login"),
+        (
+            wp_page(body_class="archive category category-news"),
+            "https://example.net/category/news/",
+            "listing",
+        ),
+        (wp_page(body_class="error404"), "https://example.net/missing/", "error_page"),
+        (wp_page(content=""), "https://example.net/archives/555", "empty_body"),
+        (wp_page(content="<p>خبر قصير.</p>"), "https://example.net/archives/555", "short_body"),
+        ("", "https://example.net/", "empty_page"),
+    ],
+)
+def test_not_an_article(page, url, reason):
+    with pytest.raises(NotAnArticle) as caught:
+        extract_article(
+            page, url, FETCHED, ExtractionProfile(use_generic_fallback=reason != "short_body")
+        )
+    assert caught.value.reason == reason
