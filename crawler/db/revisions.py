@@ -28,7 +28,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import zstandard
-from sqlalchemy import Connection, insert, or_, select, text
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    LargeBinary,
+    Text,
+    any_,
+    bindparam,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from crawler.db.models import (
@@ -220,6 +231,11 @@ def record(
     return stats
 
 
+def _any(values: list[Any], sqltype: type) -> Any:
+    """``= ANY(array)``: one parameter whatever the number of values."""
+    return any_(bindparam(None, values, type_=ARRAY(sqltype())))
+
+
 def _validate(o: Observation) -> None:
     at = o.fetched_at if isinstance(o, ArticleItem) else o.observed_at
     if at.tzinfo is None or at.utcoffset() is None:
@@ -231,7 +247,9 @@ def _validate(o: Observation) -> None:
 def _site_ids(conn: Connection, observations: Sequence[Observation]) -> dict[str, int]:
     slugs = sorted({o.site for o in observations})
     found = dict(
-        conn.execute(select(sites_t.c.slug, sites_t.c.id).where(sites_t.c.slug.in_(slugs))).all()
+        conn.execute(
+            select(sites_t.c.slug, sites_t.c.id).where(sites_t.c.slug == _any(slugs, Text))
+        ).all()
     )
     missing = {
         o.site: o for o in observations if o.site not in found and isinstance(o, ArticleItem)
@@ -249,7 +267,9 @@ def _site_ids(conn: Connection, observations: Sequence[Observation]) -> dict[str
             )
         found.update(
             conn.execute(
-                select(sites_t.c.slug, sites_t.c.id).where(sites_t.c.slug.in_(sorted(missing)))
+                select(sites_t.c.slug, sites_t.c.id).where(
+                    sites_t.c.slug == _any(sorted(missing), Text)
+                )
             ).all()
         )
     return found
@@ -300,42 +320,50 @@ def _find_existing(
 ) -> tuple[dict[str, int], dict[str, int], list[int]]:
     """Articles named by the batch's keys: by (site, ext id), by url_key, by raw URL.
 
-    Returns url_key -> article, raw URL -> article, and every article id found."""
-    site_ids = sorted({b.site_id for b in batch if b.site_id is not None})
-    exts = sorted({b.external_id for b in batch if b.external_id and b.site_id is not None})
-    keys = sorted({k for b in batch if b.site_id is not None for k in b.keys})
-    urls = sorted({u for b in batch if b.site_id is not None for u in b.urls})
-    by_ext: dict[tuple[int, str], int] = {}
+    Returns url_key -> article, raw URL -> article, and every article id found. One
+    statement; each branch is a plain index lookup (arrays, not IN lists, so the plan and
+    psycopg's prepared statement do not depend on the batch size)."""
+    live = [b for b in batch if b.site_id is not None]
+    keys = sorted({k for b in live for k in b.keys})
+    urls = sorted({u for b in live for u in b.urls})
     by_key: dict[str, int] = {}
     by_url: dict[str, int] = {}
-    if not site_ids:
+    if not live:
         return by_key, by_url, []
-    a, u = articles_t, urls_t
-    if exts:
-        for aid, sid, ext in conn.execute(
-            select(a.c.id, a.c.site_id, a.c.external_id).where(
-                a.c.site_id.in_(site_ids), a.c.external_id.in_(exts)
-            )
-        ):
-            by_ext[(sid, ext)] = aid
-    if keys:
-        # A URL row counts for the site of its article only; lowest article id wins a key.
-        rows = conn.execute(
-            select(u.c.url, u.c.url_key, u.c.article_id)
-            .join(a, a.c.id == u.c.article_id)
-            .where(
-                a.c.site_id.in_(site_ids),
-                or_(u.c.url_key.in_(keys), u.c.url.in_(urls)),
-            )
-            .order_by(u.c.article_id, u.c.id)
-        )
-        wanted = set(keys)
-        for url, key, aid in rows:
-            by_url[url] = aid
-            if key in wanted:
-                by_key.setdefault(key, aid)
-    ids = sorted({*by_ext.values(), *by_key.values(), *by_url.values()})
-    return by_key, by_url, ids
+    pairs = sorted({(b.site_id, b.external_id) for b in live if b.external_id is not None})
+    # LATERAL ... LIMIT: one index probe per key, whatever the planner's statistics say
+    # (a freshly created or never analysed table otherwise gets sequential scans).
+    rows = conn.execute(
+        text(
+            "SELECT 'e', a.id, a.external_id, NULL"
+            " FROM unnest(CAST(:e_site AS smallint[]), CAST(:e_ext AS text[])) AS q(site, ext)"
+            " CROSS JOIN LATERAL (SELECT id, external_id FROM articles"
+            "  WHERE site_id = q.site AND external_id = q.ext LIMIT 1) AS a"
+            " UNION ALL SELECT 'k', u.article_id, u.url, u.url_key"
+            " FROM unnest(CAST(:keys AS text[])) AS q(key)"
+            " CROSS JOIN LATERAL (SELECT article_id, url, url_key FROM article_urls"
+            "  WHERE url_key = q.key LIMIT 100) AS u"
+            " UNION ALL SELECT 'u', u.article_id, u.url, u.url_key"
+            " FROM unnest(CAST(:urls AS text[])) AS q(url)"
+            " CROSS JOIN LATERAL (SELECT article_id, url, url_key FROM article_urls"
+            "  WHERE url = q.url LIMIT 1) AS u"
+        ),
+        {
+            "e_site": [p[0] for p in pairs],
+            "e_ext": [p[1] for p in pairs],
+            "keys": keys,
+            "urls": urls,
+        },
+    ).all()
+    ids = {aid for _, aid, _, _ in rows}
+    # Lowest article id wins a key shared by two articles (history, or another site).
+    for kind, aid, url, key in sorted(rows, key=lambda r: r[1]):
+        if kind == "e":
+            continue
+        by_url.setdefault(url, aid)
+        if kind == "k":
+            by_key.setdefault(key, aid)
+    return by_key, by_url, sorted(ids)
 
 
 def _load_locked(conn: Connection, ids: list[int]) -> dict[int, _Art]:
@@ -346,7 +374,9 @@ def _load_locked(conn: Connection, ids: list[int]) -> dict[int, _Art]:
     if not ids:
         return {}
     a, r = articles_t, revisions_t
-    conn.execute(select(a.c.id).where(a.c.id.in_(ids)).order_by(a.c.id).with_for_update()).all()
+    conn.execute(
+        select(a.c.id).where(a.c.id == _any(ids, BigInteger)).order_by(a.c.id).with_for_update()
+    ).all()
     rows = conn.execute(
         select(
             a.c.id,
@@ -365,7 +395,7 @@ def _load_locked(conn: Connection, ids: list[int]) -> dict[int, _Art]:
             r.c.published_at,
         )
         .select_from(a.outerjoin(r, r.c.id == a.c.current_revision_id))
-        .where(a.c.id.in_(ids))
+        .where(a.c.id == _any(ids, BigInteger))
     )
     arts = {row[0]: _Art(*row) for row in rows}
     for art in arts.values():
@@ -739,7 +769,9 @@ def _write_snapshots(conn: Connection, snaps: dict[bytes, SnapshotItem]) -> dict
     ids: dict[bytes, int] = dict(
         (bytes(sha), i)
         for sha, i in conn.execute(
-            select(snapshots_t.c.sha256, snapshots_t.c.id).where(snapshots_t.c.sha256.in_(shas))
+            select(snapshots_t.c.sha256, snapshots_t.c.id).where(
+                snapshots_t.c.sha256 == _any(shas, LargeBinary)
+            )
         )
     )
     todo = [s for s in shas if s not in ids]
@@ -768,7 +800,9 @@ def _write_snapshots(conn: Connection, snaps: dict[bytes, SnapshotItem]) -> dict
         late = [s for s in todo if s not in ids]
         if late:  # inserted by a concurrent writer between our lookup and insert
             for sha, i in conn.execute(
-                select(snapshots_t.c.sha256, snapshots_t.c.id).where(snapshots_t.c.sha256.in_(late))
+                select(snapshots_t.c.sha256, snapshots_t.c.id).where(
+                    snapshots_t.c.sha256 == _any(late, LargeBinary)
+                )
             ):
                 ids[bytes(sha)] = i
     return ids
