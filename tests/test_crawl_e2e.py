@@ -1,0 +1,268 @@
+"""End to end: real ``scrapy crawl furatpost`` processes against the replica, into PostgreSQL.
+
+Each test owns a fresh migrated database and a replica; scenarios are combined so the whole
+file runs a handful of crawls (a few seconds each). What the site answered is checked on the
+replica's request log; what the archive holds, with SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from crawl_harness import CrawlResult, run_crawl
+from sqlalchemy import text
+
+from crawler.db.session import get_engine
+from crawler.replica.server import Replica
+from crawler.replica.wordpress import WordPressSite
+
+pytestmark = pytest.mark.slow
+
+SEED_ID = 31842
+HOST = "https://euphratespost.net"
+JUNK = (
+    "admindiaa",
+    "قد يع",
+    "دع تعليق",
+    "توافق على حفظ",
+    "الكوكيز",
+    "Privacy",
+    "اقرأ أيضاً",
+    "مواد ذات صلة",
+    "شارك المقال",
+)
+
+
+def crawl(db: str, replica: Replica, home: Path, **kwargs: Any) -> CrawlResult:
+    replica.requests.clear()
+    result = run_crawl("furatpost", db, replica.proxy_url, home=home, **kwargs)
+    assert result.ok, result.log_tail()
+    return result
+
+
+def rows(db: str, sql: str, **params: Any) -> list[Any]:
+    with get_engine(db).connect() as conn:
+        return list(conn.execute(text(sql), params))
+
+
+def article(db: str, external_id: int) -> Any:
+    found = rows(
+        db,
+        "SELECT a.id, a.canonical_url, a.removed_at, a.revision_count, r.title, r.body_text, "
+        "r.authors FROM articles a JOIN article_revisions r ON r.id = a.current_revision_id "
+        "WHERE a.external_id = :e",
+        e=str(external_id),
+    )
+    assert len(found) == 1, f"{len(found)} articles with external id {external_id}"
+    return found[0]
+
+
+def urls_of(db: str, article_id: int) -> set[str]:
+    return {
+        r[0] for r in rows(db, "SELECT url FROM article_urls WHERE article_id = :a", a=article_id)
+    }
+
+
+def page_requests(replica: Replica, site: WordPressSite) -> list[str]:
+    """Article page URLs the crawl asked for (not REST, feeds, sitemaps, robots.txt)."""
+    return [
+        url
+        for _, url, _ in replica.requests
+        if url.startswith(HOST + "/%") or "/?p=" in url or url.rstrip("/") == HOST
+    ]
+
+
+def paragraphs(site: WordPressSite, post_id: int) -> str:
+    return "\n\n".join(site.get(post_id).paragraphs)
+
+
+def fault_url(site: WordPressSite, post_id: int) -> str:
+    return re.escape(site.permalink(post_id)) + "$"
+
+
+def test_rest_first_crawl_recrawl_edit_delete_retitle(make_database, tmp_path):
+    db = make_database()
+    site = WordPressSite.furatpost()
+    ids = sorted(site.posts)
+    with Replica([site]) as replica:
+        # 1. First crawl: the whole archive through the REST API, no page fetched.
+        first = crawl(db, replica, tmp_path)
+        assert first.stat("spider/articles/rest") == len(ids)
+        assert page_requests(replica, site) == []
+        count = rows(db, "SELECT count(*), count(DISTINCT external_id) FROM articles")[0]
+        assert tuple(count) == (len(ids), len(ids))
+        seed = article(db, SEED_ID)
+        assert seed.body_text == paragraphs(site, SEED_ID)
+        assert len(seed.body_text.split("\n\n")) == 8
+        assert seed.authors == ["admindiaa"]
+        for junk in JUNK:
+            assert junk not in seed.body_text
+        all_urls = [r[0] for r in rows(db, "SELECT url FROM article_urls")]
+        all_urls += [r[0] for r in rows(db, "SELECT canonical_url FROM articles")]
+        all_urls += [r[0] for r in rows(db, "SELECT url FROM page_snapshots")]
+        assert all(u.startswith(HOST + "/") for u in all_urls), all_urls
+        assert not any("127.0.0.1" in u for u in all_urls)
+        assert f"{HOST}/?p={SEED_ID}" in urls_of(db, seed.id)
+        # Feed links carry utm_ parameters: kept as URLs of the same article.
+        newest = max(ids, key=lambda i: site.get(i).modified_gmt)
+        assert any("utm_source=rss" in u for u in urls_of(db, article(db, newest).id))
+
+        # 2. Unchanged recrawl: the cheap id listing only; no revision, no page refetched.
+        second = crawl(db, replica, tmp_path)
+        assert second.stat("spider/unchanged") == len(ids)
+        assert page_requests(replica, site) == []
+        assert replica.count(r"_embed") == 0
+        assert rows(db, "SELECT count(*) FROM article_revisions")[0][0] == len(ids)
+        assert second.stat("store/new") == 0 and second.stat("store/revised") == 0
+
+        # 3. The world changes: an edit, a new post, two deletions, two soft deletions,
+        # a retitle with a new slug.
+        edited = "فقرة معدلة: أعلن التحالف الدولي أن الهجوم استهدف مواقع النظام فقط."
+        site.edit(SEED_ID, 2, edited)
+        new = site.add(
+            {
+                "title": "خبر جديد عن افتتاح مدرسة في مدينة الميادين بريف دير الزور",
+                "author": "admindiaa",
+                "paragraphs": [
+                    "افتتحت مديرية التربية مدرسة جديدة في مدينة الميادين بعد ترميمها بالكامل.",
+                    "وقال مدير المدرسة إن المدرسة تستقبل أكثر من خمسمئة طالب وطالبة هذا العام.",
+                ],
+                "categories": ["أخبار"],
+            }
+        )
+        gone_404, gone_410, soft_home, soft_200, retitled = ids[0], ids[2], ids[3], ids[4], ids[5]
+        before = {i: article(db, i) for i in (gone_404, gone_410, soft_home, soft_200, retitled)}
+        old_url = site.permalink(retitled)
+        site.delete(gone_404, 404)
+        site.delete(gone_410, 410)
+        site.soft_delete(soft_home, "home_redirect")
+        site.soft_delete(soft_200, "not_found_200")
+        site.retitle(retitled, "عنوان جديد لتقرير مخيم الهول", "عنوان-جديد-لتقرير-مخيم-الهول")
+        third = crawl(db, replica, tmp_path)
+
+        seed = article(db, SEED_ID)
+        assert seed.revision_count == 2
+        assert edited in seed.body_text and len(seed.body_text.split("\n\n")) == 8
+        first_rev = rows(
+            db,
+            "SELECT body_text FROM article_revisions WHERE article_id = :a AND revision_no = 1",
+            a=seed.id,
+        )[0][0]
+        assert edited not in first_rev
+        assert article(db, new.id).body_text == paragraphs(site, new.id)
+
+        for post_id, reason in (
+            (gone_404, "http 404"),
+            (gone_410, "http 410"),
+            (soft_home, "soft 404"),
+            (soft_200, "soft 404"),
+        ):
+            assert article(db, post_id).removed_at is not None, post_id
+            events = rows(
+                db,
+                "SELECT kind, reason FROM article_events WHERE article_id = :a AND kind = 'removed'",
+                a=before[post_id].id,
+            )
+            assert len(events) == 1 and events[0].reason.startswith(reason), events
+        assert third.stat("spider/deletion/checked") == 4
+        assert third.stat("spider/gone/404") == 1 and third.stat("spider/gone/410") == 1
+        assert third.stat("spider/gone/soft404") == 2
+
+        moved = article(db, retitled)
+        assert moved.id == before[retitled].id and moved.removed_at is None
+        assert moved.title == "عنوان جديد لتقرير مخيم الهول" and moved.revision_count == 2
+        assert {old_url, site.permalink(retitled)} <= urls_of(db, moved.id)
+        # Only the four confirmations were fetched as pages (and the home page a soft
+        # deletion redirected to); the changed posts came from one REST request.
+        pages = page_requests(replica, site)
+        assert site.permalink(SEED_ID) not in pages
+        assert len([u for u in pages if u.rstrip("/") != HOST]) == 4, pages
+        assert replica.count(r"include=") == 1
+
+
+def test_fallback_sitemaps_faults_since(make_database, tmp_path):
+    db = make_database()
+    site = WordPressSite.furatpost(rest_status=403)
+    ids = sorted(site.posts)
+    others = [i for i in ids if i != SEED_ID]
+    unavailable, slow, reset, truncated, cp1256, challenged, empty = others[:7]
+    with Replica([site]) as replica:
+        faults = replica.faults
+        faults.add("503", fault_url(site, unavailable), count=1, retry_after=2)
+        faults.add("429", r"post-sitemap\.xml$", count=1, retry_after=1)
+        faults.add("slow", fault_url(site, slow), count=1, delay=1.0)
+        faults.add("reset", fault_url(site, reset), count=1)
+        faults.add("truncate", fault_url(site, truncated), count=1)
+        faults.add("cp1256", fault_url(site, cp1256))
+        faults.add("challenge", fault_url(site, challenged), status=403)
+        faults.add("empty", fault_url(site, empty))
+
+        first = crawl(db, replica, tmp_path)
+        assert first.stats.get("spider/discovery") == "sitemaps"
+        assert first.stat("spider/rest/refused") == 1
+        stored = {int(r[0]) for r in rows(db, "SELECT external_id FROM articles")}
+        assert stored == set(ids) - {challenged, empty}
+        assert first.stat("spider/blocked") == 1
+        assert first.stat("spider/not_article/empty_page") == 1
+        assert first.stat("retry/retry_after") >= 2
+        assert first.stat("retry/count") >= 4
+        # Retry-After was waited for (the crawl itself takes well under a second otherwise).
+        assert first.stats["elapsed_time_seconds"] >= 2
+        for post_id in (unavailable, slow, reset, truncated, cp1256):
+            got = article(db, post_id)
+            assert got.title == site.get(post_id).title, post_id
+            assert got.body_text == paragraphs(site, post_id), post_id
+        seed = article(db, SEED_ID)  # from its page this time, not REST
+        assert seed.body_text == paragraphs(site, SEED_ID) and seed.authors == ["admindiaa"]
+
+        # Recrawl: sitemap lastmod says unchanged, so no page is refetched; the two pages that
+        # failed come now; a retitle's old URL redirects to the new slug: the same article.
+        faults.clear()
+        retitled = ids[-1]
+        old_url = site.permalink(retitled)
+        site.retitle(retitled, "موسم القمح في الحسكة: تقديرات جديدة", "موسم-القمح-تقديرات-جديدة")
+        second = crawl(db, replica, tmp_path)
+        pages = page_requests(replica, site)
+        for post_id in set(ids) - {challenged, empty, retitled}:
+            assert site.permalink(post_id) not in pages
+        assert site.permalink(challenged) in pages and site.permalink(empty) in pages
+        assert second.stat("spider/unchanged") == len(ids) - 3
+        assert {int(r[0]) for r in rows(db, "SELECT external_id FROM articles")} == set(ids)
+        moved = article(db, retitled)
+        assert moved.removed_at is None and moved.title == "موسم القمح في الحسكة: تقديرات جديدة"
+        assert {old_url, site.permalink(retitled)} <= urls_of(db, moved.id)
+        assert rows(db, "SELECT count(*) FROM article_events WHERE kind = 'removed'")[0][0] == 0
+
+        # -a since= bounds the crawl: only what changed since then, and no deletion checks.
+        new = site.add(
+            {
+                "title": "الدفاع المدني يخمد حريقاً في سوق مدينة الرقة الشعبي",
+                "author": "editor",
+                "paragraphs": [
+                    "أخمدت فرق الدفاع المدني حريقاً اندلع صباح اليوم في السوق الشعبي وسط الرقة.",
+                    "ولم تسجل إصابات بشرية بحسب الفرق، فيما تضررت عدة محال تجارية بشكل كبير.",
+                ],
+            }
+        )
+        since = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+        third = crawl(db, replica, tmp_path, args={"since": since})
+        assert page_requests(replica, site) == [site.permalink(new.id)]
+        assert third.stat("spider/deletion/skipped") == 1
+        assert article(db, new.id).body_text == paragraphs(site, new.id)
+
+
+def test_listing_fallback_when_rest_and_sitemaps_refused(make_database, tmp_path):
+    db = make_database()
+    site = WordPressSite.furatpost(rest_status=404)
+    site.robots_extra = ["Disallow: /sitemap_index.xml", "Disallow: /post-sitemap"]
+    with Replica([site]) as replica:
+        result = crawl(db, replica, tmp_path)
+        assert replica.count(r"sitemap") == 0  # robots.txt is obeyed
+        assert result.stat("spider/listing/pages") >= 2  # the home page and its page 2
+        stored = {int(r[0]) for r in rows(db, "SELECT external_id FROM articles")}
+        assert stored == set(site.posts)
+        assert result.stat("spider/deletion/checked") == 0
