@@ -328,14 +328,22 @@ class StorePipeline:
             self._timer = self._loop.call_later(self.batch_seconds, self._flush)
         if len(self._buffer) >= self.batch_size:
             self._flush()
-            while len(self._queued) > MAX_QUEUED_BATCHES:
-                await asyncio.wait([self._queued[0]])
+            while True:  # back-pressure: wait while the writer is behind
+                behind = [f for f in self._queued if not f.done()]
+                if len(behind) <= MAX_QUEUED_BATCHES:
+                    break
+                await asyncio.wait([behind[0]])
         return item
 
     async def close_spider(self) -> None:
         self._flush()
         if self._queued:
             await asyncio.wait(list(self._queued))
+        # Count the last batches now: their done-callbacks may not have run yet, and the
+        # crawl_runs row is written right after the pipelines close.
+        for future in list(self._queued):
+            future.remove_done_callback(self._written)
+            self._written(future)
         self._executor.shutdown(wait=True)
 
     def _flush(self) -> None:
@@ -354,7 +362,7 @@ class StorePipeline:
 
     def _written(self, future: asyncio.Future[Counter[str]]) -> None:
         self._queued.remove(future)
-        exc = future.exception()
+        exc = asyncio.CancelledError() if future.cancelled() else future.exception()
         if exc is not None:
             # Only a bug gets here (the writer spools on outages); never lose it silently.
             self.stats.inc_value("store/errors")
