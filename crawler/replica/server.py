@@ -94,6 +94,7 @@ class Replica:
         self._by_host = {h: s for s in self.sites for h in s.hosts}
         self.faults = Faults(fault_seed)
         self.requests: list[tuple[str, str, int]] = []  # (method, real URL, status)
+        self.tunnels = 0  # CONNECTs accepted: keep-alive makes this much smaller than requests
         self._bind = (host, port)
         self.host, self.port = host, port
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -223,6 +224,7 @@ class Replica:
                     await writer.drain()
                     await writer.start_tls(self._ssl)
                     tunnel = host
+                    self.tunnels += 1
                     continue
                 req = self._request(method, target, headers, tunnel)
                 close = headers.get("connection", "").lower() == "close"

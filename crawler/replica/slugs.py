@@ -7,7 +7,8 @@ characters (``utf8_uri_encode``), so long Arabic titles give slugs that stop mid
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
+from functools import lru_cache
+from urllib.parse import quote, unquote
 
 _SLUG_MAX = 200
 # Typographic characters sanitize_title_with_dashes drops or turns into dashes ('save' context).
@@ -15,15 +16,14 @@ _DROPPED = ("%e2%80%98", "%e2%80%99", "%e2%80%9c", "%e2%80%9d", "%c2%ab", "%c2%b
 _DASHES = ("%e2%80%93", "%e2%80%94", "%c2%a0")
 
 
+_ASCII = "".join(chr(i) for i in range(128))
+_HEX = re.compile(r"%[0-9A-F]{2}")
+
+
+@lru_cache(maxsize=65536)
 def encode_lower(text: str) -> str:
     """Percent-encode every non-ASCII byte in lower-case hex, as WordPress does."""
-    out = []
-    for ch in text:
-        if ord(ch) < 128:
-            out.append(ch)
-        else:
-            out.append("".join(f"%{b:02x}" for b in ch.encode("utf-8")))
-    return "".join(out)
+    return _HEX.sub(lambda m: m.group().lower(), quote(text, safe=_ASCII))
 
 
 def wp_slugify(title: str) -> str:

@@ -42,6 +42,7 @@ REST_PREFIX = "/wp-json/"
 ORDERBY = {"date", "modified", "id", "include", "slug", "title", "author", "relevance", "parent"}
 YOAST_PER_SITEMAP = 1000
 CORE_PER_SITEMAP = 2000
+PAGE_CACHE_SIZE = 256
 # A 1x1 JPEG for /wp-content/uploads/ (spiders should not need images, but links must resolve).
 TINY_JPEG = bytes.fromhex(
     "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b0c"
@@ -115,7 +116,7 @@ class WordPressSite(World):
         self.sitemaps = sitemaps
         self.feed_tracking = feed_tracking
         self.robots_extra: list[str] = []
-        self._page_cache: dict[int, tuple[int, bytes, str]] = {}
+        self._page_cache: dict[tuple[int, int], bytes] = {}
         self._rest_cache: dict[int, tuple[int, dict[str, Any]]] = {}
 
     @classmethod
@@ -151,7 +152,7 @@ class WordPressSite(World):
 
     def render_article(self, post_id: int) -> str:
         """The article page HTML as served now (for golden fixtures)."""
-        return self._article_page(self._require(post_id))[1].decode("utf-8")
+        return self._article_page(self._require(post_id)).decode("utf-8")
 
     # -- dispatch ------------------------------------------------------------------------
 
@@ -225,15 +226,21 @@ class WordPressSite(World):
 
     # -- article pages -------------------------------------------------------------------
 
-    def _article_page(self, article: Article) -> tuple[int, bytes, str]:
-        cached = self._page_cache.get(article.id)
-        if cached is None or cached[0] != self.generation:
+    def _article_page(self, article: Article) -> bytes:
+        """The rendered page; a small LRU (pages are re-rendered in well under a millisecond)."""
+        key = (article.id, self.generation)
+        body = self._page_cache.pop(key, None)
+        if body is None:
             body = theme.render_article(self, article).encode("utf-8")
-            stamp = int(article.modified_gmt.timestamp())
-            digest = hashlib.blake2b(body, digest_size=6).hexdigest()
-            cached = (self.generation, body, f'"{article.id}-{stamp}-{digest}"')
-            self._page_cache[article.id] = cached
-        return cached
+        self._page_cache[key] = body
+        while len(self._page_cache) > PAGE_CACHE_SIZE:
+            self._page_cache.pop(next(iter(self._page_cache)))
+        return body
+
+    @staticmethod
+    def _etag(article: Article) -> str:
+        # Like a page cache's validator: follows the post, not the sidebar around it.
+        return f'"{article.id}-{int(article.modified_gmt.timestamp())}-{len(article.title)}"'
 
     def _article(self, req: Request, slug: str, trailing_slash: bool) -> Response:
         article = self.find_slug(slug)
@@ -249,7 +256,7 @@ class WordPressSite(World):
             return html(theme.render_not_found(self), 200)
         if slug != article.slug or not trailing_slash:
             return redirect(theme.permalink(self, article), 301)
-        _, body, etag = self._article_page(article)
+        etag = self._etag(article)
         last_modified = http_date(article.modified_gmt)
         headers = [
             ("Link", f'<{self.base}/wp-json/>; rel="https://api.w.org/"'),
@@ -262,7 +269,7 @@ class WordPressSite(World):
         ]  # fmt: skip
         if self._not_modified(req, etag, article.modified_gmt):
             return Response(304, b"", [h for h in headers if h[0] != "Link"])
-        return html(body, 200, headers)
+        return html(self._article_page(article), 200, headers)
 
     @staticmethod
     def _not_modified(req: Request, etag: str, modified: datetime) -> bool:

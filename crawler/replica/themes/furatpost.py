@@ -242,6 +242,38 @@ def _build_footer(world: World) -> str:
 """
 
 
+def _memo(world: World, key: str, build: Any) -> Any:
+    cache = world.__dict__.setdefault("_theme_memo", {})
+    hit = cache.get(key)
+    if hit is None or hit[0] != world.generation:
+        hit = cache[key] = (world.generation, build(world))
+    return hit[1]
+
+
+def _positions(world: World) -> dict[int, int]:
+    """Post id -> index in the newest-first list, for previous/next links."""
+    return _memo(world, "positions", lambda w: {a.id: i for i, a in enumerate(w.published())})
+
+
+def _related(world: World, article: Article) -> list[Article]:
+    """ "قد يعحبك أيضاً": the newest posts sharing the article's most specific (last) category."""
+
+    def by_category(w: World) -> dict[str, list[Article]]:
+        out: dict[str, list[Article]] = {}
+        for a in w.published():
+            for c in a.categories:
+                bucket = out.setdefault(c, [])
+                if len(bucket) < 4:
+                    bucket.append(a)
+        return out
+
+    pool = _memo(world, "related", by_category).get(
+        article.categories[-1] if article.categories else "", []
+    )
+    picked = [a for a in pool if a.id != article.id][:3]
+    return picked or [a for a in world.published()[:4] if a.id != article.id][:3]
+
+
 # -- article page ----------------------------------------------------------------------
 
 
@@ -408,26 +440,27 @@ def render_article(world: World, article: Article) -> str:
             + "</div>"
         )
     published = world.published()
-    others = [a for a in published if a.id != article.id]
-    related = [a for a in others if set(a.categories) & set(article.categories)][:3] or others[:3]
+    position = _positions(world)
+    here = position.get(article.id)
+    related = _related(world, article)
     related_html = "".join(
         f'<div class="related-item"><a href="{permalink(world, a)}">'
         f'<h4 class="related-title">{texturize(a.title)}</h4></a>'
         f'<span class="related-date">{display_date(world, a.date_gmt)}</span></div>'
         for a in related
     )
-    older = [a for a in published if (a.date_gmt, a.id) < (article.date_gmt, article.id)]
-    newer = [a for a in published if (a.date_gmt, a.id) > (article.date_gmt, article.id)]
     nav = ""
-    if newer:
+    if here is not None and here > 0:
+        newer = published[here - 1]
         nav += (
-            f'<div class="nav-next"><a href="{permalink(world, newer[-1])}" rel="next">'
-            f'<span class="meta-nav">المقال التالي</span> {texturize(newer[-1].title)}</a></div>'
+            f'<div class="nav-next"><a href="{permalink(world, newer)}" rel="next">'
+            f'<span class="meta-nav">المقال التالي</span> {texturize(newer.title)}</a></div>'
         )
-    if older:
+    if here is not None and here + 1 < len(published):
+        older = published[here + 1]
         nav += (
-            f'<div class="nav-previous"><a href="{permalink(world, older[0])}" rel="prev">'
-            f'<span class="meta-nav">المقال السابق</span> {texturize(older[0].title)}</a></div>'
+            f'<div class="nav-previous"><a href="{permalink(world, older)}" rel="prev">'
+            f'<span class="meta-nav">المقال السابق</span> {texturize(older.title)}</a></div>'
         )
     views = (article.id * 37) % 5000 + 120
     body_class = (
