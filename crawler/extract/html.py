@@ -282,7 +282,7 @@ def clean_body(
     for block in _blocks(root):
         text = block.text
         has_image = block.element is not None and any(True for _ in block.element.iter("img"))
-        if not text:
+        if not normalize_for_hash(text):  # empty, or only invisible marks (a stray BOM)
             if has_image and _tag(block.element) in ("figure", "p"):
                 html_parts.append(sanitize(block.element, base_url))
             continue

@@ -340,6 +340,12 @@ _AUTHOR_SELECTORS = (
 )
 
 
+_DATE_LINE_SELECTOR = (
+    "[class*='date'], [class*='Date'], [class*='created'], [class*='publish'], [class*='time'], "
+    "[itemprop*='date'], time"
+)
+
+
 def _clean_names(names: Iterable[str]) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
@@ -638,6 +644,23 @@ def extract_article(
                 return got
         return None
 
+    def visible_date() -> datetime | None:
+        # Last resort: a date line after the headline ("تم نشره الجمعة 24 نيسان / أبريل 2020");
+        # before the headline, dates are usually today's date in the site header.
+        heading = next(iter(doc.iter("h1")), None)
+        if heading is None:
+            return None
+        order = {el: i for i, el in enumerate(doc.iter())}
+        start = order.get(heading, 0)
+        candidates = [el for el in doc.cssselect(_DATE_LINE_SELECTOR) if order.get(el, -1) > start]
+        for el in candidates[:10]:
+            text = _el_text(el)
+            if len(text) <= 80:
+                got = parse_arabic_datetime(text, tz, fetched_at)
+                if got:
+                    return got
+        return None
+
     published_at = declared_date(
         profile.published_selector,
         "datePublished",
@@ -653,6 +676,8 @@ def extract_article(
         ),
         "time.entry-date.published[datetime], time.published[datetime], article time[datetime], time[itemprop=datePublished]",
     )
+    if published_at is None and not profile.published_selector:
+        published_at = visible_date()
     modified_at = declared_date(
         profile.modified_selector,
         "dateModified",

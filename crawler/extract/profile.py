@@ -138,6 +138,9 @@ DEFAULT_STOP_PATTERNS: tuple[str, ...] = (
     r"المقال\s+السابق\s*$",
     r"\d+\s+تعليق(?:ات)?\s*$",
     r"privacy\s*&\s*cookies\s+policy",
+    # Comment-section disclaimers printed under the article.
+    r"الآراء\s+الواردة\s+(?:أدناه|في\s+التعليقات)",
+    r"ترحب\s+.{0,40}\s+بالنقاش",
     r"leave\s+a\s+(?:reply|comment)",
 )
 
