@@ -266,3 +266,29 @@ def test_listing_fallback_when_rest_and_sitemaps_refused(make_database, tmp_path
         stored = {int(r[0]) for r in rows(db, "SELECT external_id FROM articles")}
         assert stored == set(site.posts)
         assert result.stat("spider/deletion/checked") == 0
+
+
+def test_demo_offline_into_its_own_embedded_database(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    user_home = tmp_path / "user-archive"  # must stay untouched
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.pop("DATABASE_URL", None)
+    env["AKHBAR_HOME"] = str(user_home)
+    proc = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "demo"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "12 new, 0 revised" in out
+    assert "0 new, 1 revised, 11 unchanged" in out
+    assert "12 articles, 13 revisions" in out
+    assert "+وأكد مسؤول في التحالف الدولي" in out
+    assert not user_home.exists()
