@@ -363,3 +363,46 @@ def test_not_an_article(page, url, reason):
             page, url, FETCHED, ExtractionProfile(use_generic_fallback=reason != "short_body")
         )
     assert caught.value.reason == reason
+
+
+# --- akhbar extract -------------------------------------------------------------------------
+
+
+def test_cli_extract_prints_one_json_object(capsys):
+    import json
+
+    from crawler.cli import main
+    from crawler.cli.extract import OUTPUT_KEYS
+
+    case = seed_case()
+    status = main(
+        ["extract", str(case.html_path), "--url", case.url, "--fetched-at", "2026-11-25T00:00:00Z"]
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert tuple(out) == OUTPUT_KEYS
+    assert out["site"] == "furatpost"
+    assert {k: out[k] for k in FIELDS} == case.expected
+
+
+def test_cli_extract_not_an_article_exits_2(tmp_path, capsys):
+    from crawler.cli import main
+
+    page = tmp_path / "challenge.html"
+    page.write_text(CHALLENGE)
+    assert main(["extract", str(page), "--url", "https://euphratespost.net/x/"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and "challenge" in captured.err
+
+
+def test_cli_extract_unknown_site(tmp_path, capsys):
+    from crawler.cli import main
+
+    page = tmp_path / "a.html"
+    page.write_text(wp_page())
+    assert (
+        main(["extract", str(page), "--url", "https://example.net/a/", "--site", "nosuchspider"])
+        == 1
+    )
+    assert "nosuchspider" in capsys.readouterr().err

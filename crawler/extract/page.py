@@ -64,7 +64,13 @@ _LISTING_PATH = re.compile(
 
 
 class NotAnArticle(Exception):
-    """The page is not an article; ``reason`` is a short machine-friendly word."""
+    """The page is not an article; ``reason`` is one short word.
+
+    Pages: ``challenge`` (bot protection), ``redirect_stub``, ``error_page`` (404 page, also
+    served with 200), ``login``, ``listing`` (home, category, tag, search, archive pages),
+    ``empty_page``, ``no_title``, ``empty_body``, ``short_body``. REST posts:
+    ``not_published``, ``protected``, ``no_link`` and the body reasons.
+    """
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
