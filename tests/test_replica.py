@@ -210,6 +210,10 @@ def test_rest_params_fields_embed_and_single(replica):
         ]
     )
     assert [p["id"] for p in mod] == [49388]  # modified 09:05 local
+    same = f"{BASE}/wp-json/wp/v2/posts?modified_after=2026-06-03T06:00:00Z&_fields=id"
+    assert [p["id"] for p in json.loads(fetch(replica, same)[2])] == [49388]  # 09:00 in Damascus
+    later = f"{BASE}/wp-json/wp/v2/posts?modified_after=2026-06-03T06:10:00%2B00:00&_fields=id"
+    assert json.loads(fetch(replica, later)[2]) == []
     inc = json.loads(
         fetch(replica, f"{BASE}/wp-json/wp/v2/posts?include=31790,31842&_fields=id,title.rendered")[
             2

@@ -6,9 +6,9 @@ shapes, parameters, headers and errors WordPress really has. Mutations come from
 
 Known WordPress behaviours reproduced on purpose:
 - ``slug`` in REST and every link is lower-case percent-encoded; requests match any encoding.
-- REST ``after``/``before`` compare with the post's *local* date and ignore a given offset
-  (WP_Date_Query formats the value in its own zone); ``modified_after``/``modified_before``
-  likewise with the local modified date. Both bounds are exclusive.
+- REST ``after``/``before`` compare with the post's *local* date (``post_date``), and
+  ``modified_after``/``modified_before`` with the local modified date: a bound without offset
+  is site-local, one with an offset is converted to site-local (WP_Date_Query). Exclusive.
 - Yoast sitemaps hold 1,000 URLs each ordered by modified date ascending; core sitemaps 2,000
   ordered by id. With Yoast on, ``/wp-sitemap.xml`` redirects to ``/sitemap_index.xml``.
 - Feeds and REST are served with tracking parameters on feed links (a feed-tracking plugin),
@@ -21,7 +21,7 @@ import hashlib
 import math
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from html import escape
 from typing import Any
 from urllib.parse import urlencode
@@ -74,8 +74,12 @@ def _wp_time(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _parse_rest_date(name: str, value: str) -> datetime:
-    """A naive local datetime; any offset is dropped, as WP_Date_Query does."""
+def _parse_rest_date(name: str, value: str, tz: tzinfo) -> datetime:
+    """The bound as a naive local datetime, as WP_Date_Query::build_mysql_datetime makes it.
+
+    A value without offset is site-local; one with an offset (or Z) is converted to the site's
+    time zone. Either way it is then compared with the local ``post_date``/``post_modified``.
+    """
     match = re.fullmatch(
         r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?", value
     )
@@ -84,7 +88,12 @@ def _parse_rest_date(name: str, value: str) -> datetime:
             400, "rest_invalid_param", f"Invalid parameter(s): {name}",
             params={name: "Invalid date."}, details={},
         )  # fmt: skip
-    return datetime.fromisoformat(f"{match.group(1)}T{match.group(2)}")
+    naive = datetime.fromisoformat(f"{match.group(1)}T{match.group(2)}")
+    offset = match.group(4)
+    if not offset:
+        return naive
+    aware = datetime.fromisoformat(f"{naive.isoformat()}{'+00:00' if offset == 'Z' else offset}")
+    return aware.astimezone(tz).replace(tzinfo=None)
 
 
 class WordPressSite(World):
@@ -615,7 +624,7 @@ class WordPressSite(World):
         cats = self._id_list(pairs, "categories")
         tags = self._id_list(pairs, "tags")
         bounds = {
-            k: _parse_rest_date(k, params[k])
+            k: _parse_rest_date(k, params[k], self.tz)
             for k in ("after", "before", "modified_after", "modified_before")
             if params.get(k)
         }
