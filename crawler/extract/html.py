@@ -13,10 +13,12 @@ import re
 from collections.abc import Iterable, Iterator
 from copy import deepcopy
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
+from lxml.cssselect import CSSSelector
 
 from crawler.extract.profile import ExtractionProfile
 from crawler.extract.text import join_paragraphs, normalize_for_hash, tidy
@@ -250,12 +252,33 @@ def _blocks(root: lxml.html.HtmlElement) -> Iterator[_Block]:
     yield from flush()
 
 
+@lru_cache(maxsize=512)
+def css(selector: str) -> CSSSelector:
+    """A compiled CSS selector (compiling costs more than matching)."""
+    return CSSSelector(selector, translator="html")
+
+
+def select(root: lxml.html.HtmlElement, selector: str) -> list[lxml.html.HtmlElement]:
+    return css(selector)(root)
+
+
 def remove_selectors(root: lxml.html.HtmlElement, selectors: tuple[str, ...]) -> None:
     """Remove every element matching one of ``selectors`` (CSS) below ``root``."""
-    for selector in selectors:
-        for el in root.cssselect(selector):
-            if el is not root and el.getparent() is not None:
-                el.drop_tree()
+    if not selectors:
+        return
+    for el in select(root, ", ".join(selectors)):
+        # An ancestor already removed takes its descendants with it.
+        if el is not root and el.getparent() is not None and _attached(el, root):
+            el.drop_tree()
+
+
+def _attached(el: lxml.html.HtmlElement, root: lxml.html.HtmlElement) -> bool:
+    node = el.getparent()
+    while node is not None:
+        if node is root:
+            return True
+        node = node.getparent()
+    return False
 
 
 def clean_body(

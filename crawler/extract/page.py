@@ -28,7 +28,7 @@ from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from crawler.extract.dates import parse_arabic_datetime
-from crawler.extract.html import CleanBody, clean_body, inline_text
+from crawler.extract.html import CleanBody, clean_body, inline_text, select
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
 from crawler.extract.text import strip_site_suffix, tidy
 from crawler.items import ArticleItem, PageSnapshot
@@ -306,7 +306,7 @@ def _link(doc: lxml.html.HtmlElement, rel: str) -> str | None:
 def _select(doc: lxml.html.HtmlElement, selector: str | None) -> list[lxml.html.HtmlElement]:
     if not selector:
         return []
-    return list(doc.cssselect(selector))
+    return select(doc, selector)
 
 
 def _el_text(el: lxml.html.HtmlElement) -> str:
@@ -445,18 +445,24 @@ def _check_not_article(
 ) -> None:
     title = tidy(doc.findtext(".//title") or "")
     lowered = raw[:200_000].lower()
-    visible = _visible_text_len(doc)
+    size: list[int] = []
+
+    def visible() -> int:  # counted only when a weak signal needs it
+        if not size:
+            size.append(_visible_text_len(doc))
+        return size[0]
+
     if _CHALLENGE_TITLE.match(title) or (
-        visible < 1500 and any(m in lowered for m in _CHALLENGE_MARKERS)
+        any(m in lowered for m in _CHALLENGE_MARKERS) and visible() < 1500
     ):
         raise NotAnArticle("challenge", title or "challenge markers")
     refresh = any((m.get("http-equiv") or "").lower() == "refresh" for m in doc.iter("meta"))
-    if _REDIRECT_TITLE.match(title) or (refresh and visible < 500):
+    if _REDIRECT_TITLE.match(title) or (refresh and visible() < 500):
         raise NotAnArticle("redirect_stub", title or "meta refresh")
     body = doc.find("body")
     classes = set((body.get("class") or "").split()) if body is not None else set()
     if "error404" in classes or (
-        data.article is None and title and _ERROR_TITLE.search(title) and visible < 5000
+        data.article is None and title and _ERROR_TITLE.search(title) and visible() < 5000
     ):
         raise NotAnArticle("error_page", title or "error404")
     path = urlsplit(url).path
@@ -465,7 +471,9 @@ def _check_not_article(
         or "wp-login.php" in path
         or doc.get_element_by_id("loginform", None) is not None
         or (
-            _LOGIN_TITLE.search(title) and doc.xpath("//input[@type='password']") and visible < 3000
+            _LOGIN_TITLE.search(title)
+            and doc.xpath("//input[@type='password']")
+            and visible() < 3000
         )
     ):
         raise NotAnArticle("login", title or path)
@@ -493,7 +501,7 @@ def _find_content(
     """The first selector's largest match with enough text; else the first with any text."""
     fallback = None
     for selector in profile.body_selectors:
-        matches = doc.cssselect(selector)
+        matches = select(doc, selector)
         if not matches:
             continue
         best = max(matches, key=lambda el: len(el.text_content()))
@@ -528,6 +536,13 @@ def _generic_body(
     for h in body.findall("h1"):  # trafilatura repeats the title as the first heading
         h.drop_tree()
     return clean_body(body, url, profile, title=title, site_names=site_names)
+
+
+def _base_url(doc: lxml.html.HtmlElement, url: str) -> str:
+    for el in doc.iter("base"):
+        if el.get("href"):
+            return urljoin(url, el.get("href").strip())
+    return url
 
 
 def _absolute(href: str | None, base: str) -> str | None:
@@ -579,7 +594,7 @@ def extract_article(
     doc = parse_html(text)
     if doc is None:
         raise NotAnArticle("empty_page")
-    doc.make_links_absolute(url, resolve_base_href=True, handle_failures="ignore")
+    base = _base_url(doc, url)  # links are made absolute only where they are kept
     meta = _Meta(doc)
     data = _structured(doc)
     art = data.article or {}
@@ -599,12 +614,12 @@ def extract_article(
             next(
                 (
                     _el_text(h)
-                    for h in doc.cssselect("h1.entry-title, h1.post-title, .entry-title h1")
+                    for h in select(doc, "h1.entry-title, h1.post-title, .entry-title h1")
                 ),
                 None,
             ),
             meta.first("og:title", "twitter:title"),
-            next((_el_text(h) for h in doc.cssselect("article h1, h1")), None),
+            next((_el_text(h) for h in select(doc, "article h1, h1")), None),
             doc.findtext(".//title"),
         ):
             if candidate and tidy(candidate):
@@ -627,7 +642,7 @@ def extract_article(
             )
     if not authors:
         for selector in _AUTHOR_SELECTORS:
-            found = _clean_names(_el_text(el) for el in doc.cssselect(selector))
+            found = _clean_names(_el_text(el) for el in select(doc, selector))
             if found:
                 authors = found
                 break
@@ -644,7 +659,7 @@ def extract_article(
             got = parse_arabic_datetime(value, tz, fetched_at) if value else None
             if got:
                 return got
-        for el in doc.cssselect(css):
+        for el in select(doc, css):
             got = _el_date(el, tz, fetched_at)
             if got:
                 return got
@@ -658,7 +673,7 @@ def extract_article(
             return None
         order = {el: i for i, el in enumerate(doc.iter())}
         start = order.get(heading, 0)
-        candidates = [el for el in doc.cssselect(_DATE_LINE_SELECTOR) if order.get(el, -1) > start]
+        candidates = [el for el in select(doc, _DATE_LINE_SELECTOR) if order.get(el, -1) > start]
         for el in candidates[:10]:
             text = _el_text(el)
             if len(text) <= 80:
@@ -718,14 +733,14 @@ def extract_article(
         tags = _unique(_el_text(a) for a in tag_links)
 
     # URLs and identity
-    canonical = _absolute(_link(doc, "canonical"), url)
+    canonical = _absolute(_link(doc, "canonical"), base)
     if canonical and urlsplit(canonical).path.strip("/") == "" and urlsplit(url).path.strip("/"):
         canonical = None  # a canonical pointing at the home page is a theme bug
-    canonical = canonical or _absolute(meta.first("og:url"), url) or url
-    shortlink = _absolute(_link(doc, "shortlink"), url)
-    amp = _absolute(_link(doc, "amphtml"), url)
+    canonical = canonical or _absolute(meta.first("og:url"), base) or url
+    shortlink = _absolute(_link(doc, "shortlink"), base)
+    amp = _absolute(_link(doc, "amphtml"), base)
     urls = []
-    for u in (url, shortlink, amp, _absolute(meta.first("og:url"), url)):
+    for u in (url, shortlink, amp, _absolute(meta.first("og:url"), base)):
         if u and u != canonical and u not in urls:
             urls.append(u)
     external_id = _external_id(doc, url, canonical, shortlink, profile)
@@ -734,7 +749,7 @@ def extract_article(
     extractor = EXTRACTOR
     content = _find_content(doc, profile)
     body = (
-        clean_body(content, url, profile, title=title, site_names=site_names)
+        clean_body(content, base, profile, title=title, site_names=site_names)
         if content is not None
         else None
     )
@@ -772,7 +787,7 @@ def extract_article(
         modified_at=modified_at,
         section=section,
         tags=tags,
-        image_url=_absolute(image, url),
+        image_url=_absolute(image, base),
         language=_language(doc, meta, data, profile.language),
         external_id=external_id,
         urls=urls,
