@@ -162,6 +162,26 @@ def test_keep_alive_in_one_tunnel(fresh):
         assert conn.getresponse().read()
     conn.close()
     assert fresh.tunnels == 1 and fresh.count() == 3
+    direct = http.client.HTTPConnection(fresh.host, fresh.port, timeout=10)  # debugging path
+    direct.request("GET", "/robots.txt")
+    assert b"Sitemap:" in direct.getresponse().read()
+    direct.close()
+
+
+def test_fault_probability_and_pattern(fresh):
+    fault = fresh.faults.add("429", r"/feed/$", probability=0.5)
+    conn = http.client.HTTPSConnection(fresh.host, fresh.port, context=_CTX, timeout=10)
+    conn.set_tunnel("euphratespost.net", 443)
+    statuses = []
+    for _ in range(30):
+        conn.request("GET", "/feed/")
+        resp = conn.getresponse()
+        resp.read()
+        statuses.append(resp.status)
+    conn.request("GET", "/robots.txt")
+    assert conn.getresponse().status == 200  # pattern does not match
+    conn.close()
+    assert 5 < statuses.count(429) == fault.hits < 25 and statuses.count(200) == 30 - fault.hits
 
 
 def test_listings_paginate(replica):
