@@ -50,19 +50,13 @@ FIELDS = (
     "canonical_url",
     "external_id",
 )
-# Used only while a fixture directory has no spider declaring ``extraction``; the spider's
-# own attribute replaces it as soon as it exists.
-INTERIM_PROFILES: dict[str, ExtractionProfile] = {
-    "furatpost": ExtractionProfile(site_names=("فرات بوست",)),
-}
 REPLICA_FETCHED_AT = "2026-11-25T00:00:00+00:00"
 
 
 def profile_for_spider(spider: str) -> ExtractionProfile:
+    """The ``extraction`` of the spider named like the fixture directory (else the default)."""
     declared = spider_profiles().get(spider)
-    if declared is not None:
-        return declared[0]
-    return INTERIM_PROFILES.get(spider, DEFAULT_PROFILE)
+    return declared[0] if declared is not None else DEFAULT_PROFILE
 
 
 @dataclass(frozen=True)

@@ -408,9 +408,12 @@ _REDIRECT_TITLE = re.compile(
     r"temporary redirect|permanent redirect|see other)\s*\.?\s*$",
     re.I,
 )
+# Error-page titles; numbers alone never count (news titles are full of them: "مقتل 500 عنصر").
 _ERROR_TITLE = re.compile(
-    r"(?:^|\W)(?:404|410|500|502|503)(?:\W|$)|page not found|not found|الصفحة غير موجودة|"
-    r"لم يتم العثور|الصفحة المطلوبة غير|صفحة غير موجودة|خطأ 404|server error|service unavailable",
+    r"^\W*(?:error\s*)?(?:404|410|500|502|503)\W*(?:$|[-–|:]|not found|page|error|خطأ)|"
+    r"\b(?:error|خطأ)\s*(?:404|410|500|502|503)\b|page not found|nothing found|^\W*not found|"
+    r"الصفحة غير موجودة|صفحة غير موجودة|الصفحة المطلوبة غير|لم يتم العثور على الصفحة|"
+    r"الصفحة التي تبحث عنها|server error|service unavailable",
     re.I,
 )
 _LOGIN_TITLE = re.compile(r"log ?in|sign ?in|تسجيل الدخول", re.I)
@@ -462,7 +465,10 @@ def _check_not_article(
     body = doc.find("body")
     classes = set((body.get("class") or "").split()) if body is not None else set()
     if "error404" in classes or (
-        data.article is None and title and _ERROR_TITLE.search(title) and visible() < 5000
+        data.article is None
+        and meta.first("og:type") != "article"
+        and _ERROR_TITLE.search(title)
+        and visible() < 5000
     ):
         raise NotAnArticle("error_page", title or "error404")
     path = urlsplit(url).path
