@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -50,7 +50,7 @@ class SpoolBatch:
     site: SiteInfo | None = None
     crawl_run_id: int | None = None
     created_at: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    database: str | None = None  # masked URL of the database it was meant for
 
 
 def _encode(value: Any) -> Any:
@@ -121,8 +121,13 @@ def spool_batch(
     *,
     site: SiteInfo | None = None,
     crawl_run_id: int | None = None,
+    database: str | None = None,
 ) -> Path:
-    """Write one batch atomically (temporary file, fsync, rename); return its path."""
+    """Write one batch atomically (temporary file, fsync, rename); return its path.
+
+    ``database`` (a masked URL) says where the batch belongs, so a spool shared by crawls
+    into several databases never replays a batch into the wrong one.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / _new_name()
     tmp = directory / (".tmp-" + final.name)
@@ -133,6 +138,7 @@ def spool_batch(
         "count": len(observations),
         "site": dataclasses.asdict(site) if site is not None else None,
         "crawl_run_id": crawl_run_id,
+        "database": database,
     }
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(json.dumps(header, ensure_ascii=False) + "\n")
@@ -187,6 +193,7 @@ def _read(path: Path, fh: IO[str]) -> SpoolBatch:
         site=site,
         crawl_run_id=header.get("crawl_run_id"),
         created_at=header.get("created_at", ""),
+        database=header.get("database"),
     )
 
 

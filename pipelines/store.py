@@ -95,6 +95,7 @@ class BatchWriter:
         spool_directory: Path | None = None,
         retry_times: int = 4,
         retry_delay: float = 1.0,
+        any_database: bool = False,
     ) -> None:
         self.site = site
         self.database_url = database_url
@@ -102,7 +103,10 @@ class BatchWriter:
         self.retry_times = retry_times
         self.retry_delay = retry_delay
         self.engine: Engine | None = None
+        self.target: str | None = None  # masked URL, once known; written into spool files
         self.down = False  # the last attempt failed: try once, then spool at once
+        self.any_database = any_database  # replay batches spooled for other databases too
+        self._warned_foreign = False
 
     # -- connection -------------------------------------------------------------------
     def connect(self) -> Engine:
@@ -111,6 +115,7 @@ class BatchWriter:
             from crawler.db.session import database_url, ensure_schema, get_engine
 
             url = self.database_url or database_url()
+            self.target = _masked(url)
             ensure_schema(url)
             engine = get_engine(url)
             if self.site is not None:
@@ -135,6 +140,17 @@ class BatchWriter:
                 self.spool_dir,
             )
         return stats
+
+    def _target(self) -> str | None:
+        if self.target is None and self.database_url:
+            self.target = _masked(self.database_url)
+        if self.target is None:
+            from crawler.config import database_url_from_env
+
+            explicit = database_url_from_env()
+            if explicit:
+                self.target = _masked(explicit)
+        return self.target
 
     # -- writing ----------------------------------------------------------------------
     def write(self, batch: Sequence[Observation], crawl_run_id: int | None) -> Counter[str]:
@@ -172,7 +188,11 @@ class BatchWriter:
                     continue
                 self.down = True
                 path = spool.spool_batch(
-                    self.spool_dir, batch, site=self.site, crawl_run_id=crawl_run_id
+                    self.spool_dir,
+                    batch,
+                    site=self.site,
+                    crawl_run_id=crawl_run_id,
+                    database=self._target(),
                 )
                 stats["store/spooled_items"] += len(batch)
                 stats["store/spooled_batches"] += 1
@@ -205,14 +225,22 @@ class BatchWriter:
                 if is_outage(exc):
                     rest = batch[i:]
                     spool.spool_batch(
-                        self.spool_dir, rest, site=self.site, crawl_run_id=crawl_run_id
+                        self.spool_dir,
+                        rest,
+                        site=self.site,
+                        crawl_run_id=crawl_run_id,
+                        database=self._target(),
                     )
                     self.down = True
                     stats["store/spooled_items"] += len(rest)
                     stats["store/spooled_batches"] += 1
                     return
                 path = spool.spool_batch(
-                    self.spool_dir / spool.FAILED, [obs], site=self.site, crawl_run_id=crawl_run_id
+                    self.spool_dir / spool.FAILED,
+                    [obs],
+                    site=self.site,
+                    crawl_run_id=crawl_run_id,
+                    database=self._target(),
                 )
                 stats["store/errors"] += 1
                 logger.error(
@@ -238,9 +266,13 @@ class BatchWriter:
         if not paths:
             return
         engine = self.connect()
+        skipped = 0
         for path in paths:
             with spool.claim(path) as batch:
                 if batch is None:  # another process is replaying it, or already did
+                    continue
+                if batch.database not in (None, self.target) and not self.any_database:
+                    skipped += 1
                     continue
                 try:
                     with engine.begin() as conn:
@@ -266,6 +298,19 @@ class BatchWriter:
             stats["store/replayed_items"] += len(batch.observations)
             stats["store/replayed_batches"] += 1
             logger.info("replayed %d spooled items from %s", len(batch.observations), path.name)
+        if skipped and not self._warned_foreign:
+            self._warned_foreign = True
+            logger.warning(
+                "%d spooled batches in %s belong to another database; left for it",
+                skipped,
+                self.spool_dir,
+            )
+
+
+def _masked(url: str) -> str:
+    from crawler.db.session import masked_url, normalize_url
+
+    return masked_url(normalize_url(url))
 
 
 def _existing_run(conn: Any, run_id: int | None) -> int | None:

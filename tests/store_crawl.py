@@ -123,7 +123,7 @@ def main() -> None:
         settings.set(key, value, priority="cmdline")
     spider_args = dict(pair.partition("=")[::2] for pair in opts.args)
 
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(SyntheticSpider)
     process.crawl(crawler, **spider_args)
     process.start()

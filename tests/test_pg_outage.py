@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from pgserver_owned import OwnedPostgres, available, free_port
+from pgserver_owned import OwnedPostgres, available
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 from store_crawl import finish, run_crawl
@@ -136,18 +136,25 @@ def test_spool_replayed_by_next_crawl(owned, owned_url, tmp_path):
     assert query(owned_url, "SELECT count(*) FROM crawl_runs WHERE status = 'running'")[0] == 0
 
 
-def test_database_down_from_the_start(database_url, engine, tmp_path):
-    # Nothing listens on this port: the crawl must still run, and spool everything.
+def test_database_down_from_the_start(owned, owned_url, database_url, engine, tmp_path):
+    # The crawl must still run, and spool everything.
     home = tmp_path / "home"
-    nowhere = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere"
-    first = run_crawl(tmp_path, nowhere, settings=FAST, args={"count": 120}, home=home)
+    owned.stop()
+    first = run_crawl(tmp_path, owned_url, settings=FAST, args={"count": 120}, home=home)
     assert first["store/spooled_items"] == 120
     assert "crawl_run/id" not in first
     assert len(spool.pending(home / "spool")) == 3
 
-    # The next crawl, with the database there, stores them before its own items.
-    second = run_crawl(tmp_path, database_url, settings=FAST, args={"count": 5}, home=home)
+    # A crawl into another database leaves those batches alone.
+    other = run_crawl(tmp_path, database_url, settings=FAST, args={"count": 5}, home=home)
+    assert "store/replayed_items" not in other
+    assert len(spool.pending(home / "spool")) == 3
+    assert_each_stored_once(database_url, 5)
+
+    # The next crawl into the database, now back, stores them before its own items.
+    owned.start()
+    second = run_crawl(tmp_path, owned_url, settings=FAST, args={"count": 5}, home=home)
     assert second["store/replayed_items"] == 120
     assert second["store/new"] == 120 and second["store/unchanged"] == 5
     assert spool.pending(home / "spool") == []
-    assert_each_stored_once(database_url, 120)
+    assert_each_stored_once(owned_url, 120)

@@ -210,3 +210,17 @@ def test_rejected_spooled_batch_is_quarantined(engine, database_url, tmp_path, m
     assert spool.pending(directory) == []
     assert len(spool.failed(directory)) == 1
     assert scalar(engine, "SELECT count(*) FROM articles") == 2
+
+
+def test_batches_for_another_database_are_left_alone(engine, database_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    directory = tmp_path / "spool"
+    site = SiteInfo("synthetic", "أخبار تجريبية", "https://news.example/")
+    elsewhere = "postgresql+psycopg://postgres@db.elsewhere:5432/archive"
+    path = spool.spool_batch(directory, [synthetic_item(1)], site=site, database=elsewhere)
+    assert akhbar(["spool", "--dir", str(directory), "replay"]) == 0
+    assert spool.pending(directory) == [path]
+    assert scalar(engine, "SELECT count(*) FROM articles") == 0
+    assert akhbar(["spool", "--dir", str(directory), "replay", "--any-database"]) == 0
+    assert spool.pending(directory) == []
+    assert scalar(engine, "SELECT count(*) FROM articles") == 1

@@ -28,6 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also retry batches the database rejected before (spool/failed/)",
     )
+    replay.add_argument(
+        "--any-database",
+        action="store_true",
+        help="also replay batches spooled by crawls into another database",
+    )
     replay.set_defaults(func=replay_command)
 
 
@@ -43,6 +48,7 @@ def status_command(args: argparse.Namespace) -> int:
     for label, paths in (("waiting", waiting), ("rejected (failed/)", rejected)):
         items = 0
         sites: Counter[str] = Counter()
+        databases: Counter[str] = Counter()
         for path in paths:
             try:
                 batch = spool.load(path)
@@ -50,6 +56,7 @@ def status_command(args: argparse.Namespace) -> int:
                 print(f"  unreadable: {path.name}: {exc}")
                 continue
             items += len(batch.observations)
+            databases[batch.database or "any"] += 1
             for obs in batch.observations:
                 sites[obs.site] += 1
         per_site = ", ".join(f"{s} {n}" for s, n in sorted(sites.items()))
@@ -68,7 +75,7 @@ def replay_command(args: argparse.Namespace) -> int:
         # Put rejected batches back in line; they keep their original (time-sorted) names.
         for path in spool.failed(directory):
             path.rename(directory / path.name)
-    writer = BatchWriter(None, spool_directory=directory)
+    writer = BatchWriter(None, spool_directory=directory, any_database=args.any_database)
     stats: Counter[str] = Counter()
     try:
         writer.replay(stats)
@@ -88,5 +95,8 @@ def replay_command(args: argparse.Namespace) -> int:
     )
     left = spool.pending(directory)
     if left:
-        print(f"{len(left)} batches still waiting (held by a running crawl?)")
+        print(
+            f"{len(left)} batches still waiting (for another database, see --any-database,"
+            " or held by a running crawl)"
+        )
     return 1 if stats["store/errors"] else 0
