@@ -24,7 +24,7 @@ from typing import Any
 
 import scrapy
 
-from crawler.items import ArticleItem
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen
 
 HERE = Path(__file__).resolve()
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -74,6 +74,16 @@ class SyntheticSpider(scrapy.Spider):
         pause = float(getattr(self, "pause", 0))
         duplicates = int(getattr(self, "duplicates", 0))
         bad = int(getattr(self, "bad", -1))
+        now = BASE + timedelta(days=version + 1)
+        for i in _indices(getattr(self, "gone", "")):
+            url = synthetic_item(i).url
+            yield ArticleGone(
+                site="synthetic", url=url, observed_at=now, status=410, reason="http 410"
+            )
+        for i in _indices(getattr(self, "seen", "")):
+            yield ArticleSeen(site="synthetic", observed_at=now, external_id=str(i))
+        if getattr(self, "plain", ""):
+            yield {"not": "an observation"}  # other pipelines' business: passes untouched
         for n, i in enumerate(range(first, first + count)):
             item = synthetic_item(i, version=version)
             if i == bad:
@@ -90,6 +100,10 @@ class SyntheticSpider(scrapy.Spider):
             if n + 1 == pause_after:
                 await asyncio.sleep(pause)
                 self.crawler.stats.set_value("test/articles_after_pause", _count_articles())
+
+
+def _indices(spec: str) -> list[int]:
+    return [int(x) for x in spec.split(",") if x]
 
 
 def _count_articles() -> int:

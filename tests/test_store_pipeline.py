@@ -49,6 +49,19 @@ def test_batches_are_one_transaction_each(engine, database_url, tmp_path):
 
 
 @pytest.mark.slow
+def test_seen_gone_and_other_items(engine, database_url, tmp_path):
+    run_crawl(tmp_path, database_url, args={"count": 5})
+    stats = run_crawl(
+        tmp_path, database_url, args={"count": 0, "gone": "1,2", "seen": "3", "plain": 1}
+    )
+    assert stats["store/removed"] == 2
+    assert stats["store/seen"] == 1
+    assert stats["store/items"] == 3  # the plain dict is not an observation
+    assert stats["item_scraped_count"] == 4  # ...but it passed through
+    assert scalar(engine, "SELECT count(*) FROM articles WHERE removed_at IS NOT NULL") == 2
+
+
+@pytest.mark.slow
 def test_timer_flushes_a_partial_batch(engine, database_url, tmp_path):
     # Three items, then the spider pauses: they must reach the database before the
     # crawl ends, within STORE_BATCH_SECONDS, not only at close.
@@ -224,3 +237,20 @@ def test_batches_for_another_database_are_left_alone(engine, database_url, tmp_p
     assert akhbar(["spool", "--dir", str(directory), "replay", "--any-database"]) == 0
     assert spool.pending(directory) == []
     assert scalar(engine, "SELECT count(*) FROM articles") == 1
+
+
+def test_replay_keeps_the_order_of_the_crawl(engine, database_url, tmp_path, monkeypatch):
+    # Two versions of one article in two batches: replayed in order they are two revisions;
+    # out of order the older one would be stale and the edit lost from history.
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    directory = tmp_path / "spool"
+    site = SiteInfo("synthetic", "أخبار تجريبية", "https://news.example/")
+    spool.spool_batch(directory, [synthetic_item(1, version=0)], site=site)
+    spool.spool_batch(directory, [synthetic_item(1, version=1)], site=site)
+    assert akhbar(["spool", "--dir", str(directory), "replay"]) == 0
+    assert scalar(engine, "SELECT revision_count FROM articles") == 2
+    assert "تحديث رقم 1" in scalar(
+        engine,
+        "SELECT r.body_text FROM articles a JOIN article_revisions r"
+        " ON r.id = a.current_revision_id",
+    )
