@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import scrapy
@@ -155,6 +155,7 @@ class NewsSpider(scrapy.Spider):
         self._candidates: dict[str, Candidate] = {}
         self._feed_candidates: list[Candidate] = []
         self._alt_urls: dict[str, set[str]] = {}  # url_key or "id:N" -> raw URLs seen
+        self._alt_paths: set[str] = set()  # _cheap_key of every URL in _alt_urls
         self._pending = 0  # listing requests not yet answered
         self._listing_ok = True  # no listing request failed
         self._authoritative = False  # a complete source (sitemaps, REST) answered
@@ -201,7 +202,9 @@ class NewsSpider(scrapy.Spider):
         return self._article_url_re is None or bool(self._article_url_re.search(url))
 
     def _remember_urls(self, key: str, urls: Iterable[str]) -> None:
+        urls = list(urls)
         self._alt_urls.setdefault(key, set()).update(urls)
+        self._alt_paths.update(_cheap_key(u) for u in urls)
 
     def other_urls(self, *urls: str | None, external_id: str | None = None) -> list[str]:
         """Every spelling of an article seen in this crawl, for ``ArticleItem.urls``."""
@@ -209,7 +212,9 @@ class NewsSpider(scrapy.Spider):
         for url in urls:
             if url:
                 found.add(url)
-                found |= self._alt_urls.get(url_key(url), set())
+                # url_key is costly (w3lib): only for URLs whose path was seen elsewhere.
+                if _cheap_key(url) in self._alt_paths:
+                    found |= self._alt_urls.get(url_key(url), set())
         if external_id:
             found |= self._alt_urls.get(f"id:{external_id}", set())
         return sorted(found)
@@ -716,6 +721,11 @@ class NewsSpider(scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         self.logger.info("%s (%s)", self._progress.line(self.name), reason)
+
+
+def _cheap_key(url: str) -> str:
+    """A fast, looser identity (decoded lower-case path) to skip most ``url_key`` calls."""
+    return unquote(urlsplit(url).path).lower().rstrip("/")
 
 
 def _as_failure(exc: Exception, response: Response) -> Failure:

@@ -1,0 +1,152 @@
+"""Crawl benchmark: ``scrapy crawl furatpost`` over a replica of N generated articles.
+
+    python bench/crawl.py [N] [--database-url URL] [--rest-refused] [--keep]
+
+The replica (``crawler.replica``) serves N generated Furat Post articles (about 5 KB of
+Arabic each); the real spider crawls them through it into PostgreSQL with politeness delays
+off. Two crawls, each its own process as in production:
+
+1. first crawl of an empty archive: articles/s (whole process, start-up included, and the
+   crawl alone), HTTP requests per article, peak memory of the crawl process;
+2. recrawl of the unchanged site: HTTP requests per article (and time).
+
+``--rest-refused`` makes the replica refuse the REST API (403), so discovery falls back to
+sitemaps and every article is fetched as a page. Without ``--database-url`` (or
+``DATABASE_URL``) a fresh database is created on the local server and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from crawler.config import database_url_from_env
+from crawler.db import session
+from crawler.replica.server import Replica
+from crawler.replica.wordpress import WordPressSite
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCAL_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+SETTINGS = {
+    "DOWNLOAD_DELAY": 0,
+    "AUTOTHROTTLE_ENABLED": False,
+    "RETRY_BACKOFF_BASE": 0,
+    "LOG_LEVEL": "WARNING",
+}
+# Peak RSS of the crawl process, reported by a wrapper around it.
+WRAPPER = (
+    "import json, resource, subprocess, sys;"
+    "rc = subprocess.call(sys.argv[1:]);"
+    "print('BENCH_RSS_KB=%d' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,"
+    " file=sys.stderr);"
+    "sys.exit(rc)"
+)
+
+
+def crawl(url: str, replica: Replica, home: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "furatpost"]
+    for key, value in settings.items():
+        cmd += ["-s", f"{key}={value}"]
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env |= replica.env() | {"DATABASE_URL": url, "AKHBAR_HOME": str(home)}
+    replica.requests.clear()
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *cmd], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    wall = time.monotonic() - started
+    if proc.returncode != 0:
+        sys.exit(f"crawl failed:\n{proc.stderr[-4000:]}")
+    rss = next(
+        int(line.split("=", 1)[1])
+        for line in proc.stderr.splitlines()
+        if line.startswith("BENCH_RSS_KB=")
+    )
+    with session.get_engine(url).connect() as conn:
+        status, stats = conn.execute(
+            text("SELECT status, stats FROM crawl_runs ORDER BY id DESC LIMIT 1")
+        ).one()
+        articles = conn.execute(text("SELECT count(*) FROM articles")).scalar_one()
+    return {
+        "wall": wall,
+        "status": status,
+        "stats": stats,
+        "rss_mb": rss / 1024,
+        "articles": articles,
+        "requests": len(replica.requests),
+    }
+
+
+def report(label: str, n: int, run: dict[str, Any]) -> None:
+    stats = run["stats"]
+    crawl_seconds = float(stats.get("elapsed_time_seconds") or 0)
+    print(
+        f"{label}: {run['articles']} articles stored ({run['status']}), "
+        f"{n / run['wall']:.0f} articles/s overall ({run['wall']:.1f} s with start-up), "
+        f"{n / crawl_seconds if crawl_seconds else 0:.0f} articles/s in the crawl "
+        f"({crawl_seconds:.1f} s); {run['requests']} requests = "
+        f"{run['requests'] / n:.4f} per article; peak memory {run['rss_mb']:.0f} MB"
+    )
+    keys = ("store/new", "store/revised", "store/seen", "spider/unchanged", "spider/fetch/new")
+    print("   " + json.dumps({k: stats.get(k) for k in keys if stats.get(k)}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", nargs="?", type=int, default=2000, help="articles (default 2000)")
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--rest-refused", action="store_true", help="sitemaps + pages path")
+    parser.add_argument("--keep", action="store_true", help="keep the created database")
+    args = parser.parse_args()
+
+    url = args.database_url or database_url_from_env()
+    created = None
+    if url is None:
+        created = f"akhbar_bench_crawl_{secrets.token_hex(4)}"
+        admin = make_url(LOCAL_SERVER).set(drivername="postgresql")
+        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
+            c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(created)))
+        url = make_url(LOCAL_SERVER).set(database=created).render_as_string(hide_password=False)
+    session.upgrade(url)
+
+    site = WordPressSite.furatpost(
+        args.n, include_data=False, rest_status=403 if args.rest_refused else None
+    )
+    print(
+        f"crawl benchmark: {args.n} generated articles, "
+        f"{'sitemaps + pages' if args.rest_refused else 'REST API'}, "
+        f"database {session.masked_url(url)}, {os.cpu_count()} CPUs"
+    )
+    try:
+        with Replica([site]) as replica, tempfile.TemporaryDirectory() as home:
+            first = crawl(url, replica, Path(home), SETTINGS)
+            report("first crawl", args.n, first)
+            again = crawl(url, replica, Path(home), SETTINGS)
+            report("unchanged recrawl", args.n, again)
+    finally:
+        session.dispose_engines()
+        if created and not args.keep:
+            admin = make_url(LOCAL_SERVER).set(drivername="postgresql")
+            with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
+                c.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(created)
+                    )
+                )
+
+
+if __name__ == "__main__":
+    main()
