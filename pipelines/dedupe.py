@@ -77,7 +77,7 @@ class DedupePipeline:
                 key = (type(item).__name__, item.site, ident)
                 if key in self._other:
                     self.stats.inc_value("dedupe/dropped")
-                    raise DropItem(f"duplicate {type(item).__name__} of {ident}")
+                    raise DropItem(f"duplicate {type(item).__name__} of {ident}", log_level="DEBUG")
                 self._other.add(key)
         return item
 
@@ -106,7 +106,10 @@ class DedupePipeline:
         new_urls = [u for u in urls if u not in article.urls]
         if not new_urls:
             self.stats.inc_value("dedupe/dropped")
-            raise DropItem(f"duplicate of an article already seen in this crawl: {item.url}")
+            raise DropItem(
+                f"duplicate of an article already seen in this crawl: {item.url}",
+                log_level="DEBUG",  # expected and counted; not worth a warning each
+            )
         article.urls.update(new_urls)
         if article.external_id is None and item.external_id:
             article.external_id = item.external_id
