@@ -116,7 +116,7 @@ def test_spool_replayed_by_next_crawl(owned, owned_url, tmp_path):
         tmp_path,
         owned_url,
         settings=FAST,
-        args={"count": n, "delay": 0.005},
+        args={"count": n, "delay": 0.01},
         home=home,
         background=True,
     )
@@ -124,7 +124,7 @@ def test_spool_replayed_by_next_crawl(owned, owned_url, tmp_path):
     owned.stop()
     first = finish(proc, stats_out)  # the crawl completes with the database down
     spooled = spool.pending(home / "spool")
-    assert first["store/spooled_items"] >= 100
+    assert first["store/spooled_batches"] >= 1
     assert sum(len(spool.load(p).observations) for p in spooled) == first["store/spooled_items"]
 
     owned.start()
