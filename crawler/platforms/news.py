@@ -241,7 +241,6 @@ class NewsSpider(scrapy.Spider):
             if article.external_id:
                 self._known_by_id[article.external_id] = article
             self._known_by_key[url_key(article.canonical_url)] = article
-        self.crawler.stats.set_value("spider/known", len(known))
 
     def match_known(self, candidate: Candidate) -> KnownArticle | None:
         article = None
@@ -270,6 +269,7 @@ class NewsSpider(scrapy.Spider):
 
     async def start(self) -> Any:
         self._index_known(self.load_known())
+        self.crawler.stats.set_value("spider/known", len(self._known))
         self.logger.info(
             "%s: %d known articles; %s crawl%s",
             self.name,
