@@ -216,6 +216,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(no shared fixtures at {args.fixtures}; golden cases only)")
     cases += golden_cases()
     rows = [score(c) for c in cases]
+    seed_file = args.fixtures.parent / "seeds" / "furatpost-article-scrape.txt"
+    seed = next((c for c in cases if c.name.endswith("_31842")), None)
+    if seed_file.exists() and seed is not None:
+        # The seed scrape: title, "by admindiaa", then the eight body paragraphs (lines 6-13).
+        lines = seed_file.read_text(encoding="utf-8").split("\n")
+        got = extract_article(_read(seed.path), seed.url, FETCHED, seed.profile)
+        same = got.body_text.split("\n\n") == lines[5:13] and got.title == lines[0]
+        print(
+            f"seed article: title and the eight paragraphs exactly as in the seed scrape: {_fmt(same)}"
+        )
     cols = (
         "name",
         "extractor",

@@ -415,3 +415,68 @@ def test_cli_extract_unknown_site(tmp_path, capsys):
         == 1
     )
     assert "nosuchspider" in capsys.readouterr().err
+
+
+# --- golden tooling -------------------------------------------------------------------------
+
+
+def test_golden_add_and_refresh(tmp_path, monkeypatch, capsys):
+    import golden
+
+    monkeypatch.setattr(golden, "FIXTURES", tmp_path)
+    page = tmp_path / "page.html"
+    page.write_text(wp_page())
+    url = "https://example.net/archives/555"
+    assert (
+        golden.main(
+            [
+                "add",
+                str(page),
+                "--spider",
+                "example",
+                "--url",
+                url,
+                "--fetched-at",
+                "2026-01-02T03:04:05+00:00",
+            ]
+        )
+        == 0
+    )
+    (case,) = golden.discover("example")
+    assert case.name == "2021-03-04_555"  # published date and post id: ASCII, never the slug
+    assert case.expected["body_text"] == "\n\n".join(PARAGRAPHS)
+    assert golden.main(["refresh", "--check"]) == 0
+    text = case.json_path.read_text(encoding="utf-8")
+    assert "دورية في الرقة" in text  # ensure_ascii=False
+    case.json_path.write_text(text.replace("دورية في الرقة", "عنوان قديم"), encoding="utf-8")
+    capsys.readouterr()
+    assert golden.main(["refresh", "--check"]) == 1
+    assert '+    "title": "دورية في الرقة"' in capsys.readouterr().out
+    assert golden.main(["refresh"]) == 0
+    assert golden.discover("example")[0].expected["title"] == "دورية في الرقة"
+
+
+def test_rest_yoast_head_json_fills_gaps():
+    post = {
+        "id": 9,
+        "status": "publish",
+        "link": "https://example.net/?p=9",
+        "date_gmt": "2023-02-01T10:00:00",
+        "modified_gmt": "2023-02-02T10:00:00",
+        "title": {"rendered": "خبر"},
+        "content": {"rendered": "".join(f"<p>{p}</p>" for p in PARAGRAPHS)},
+        "yoast_head_json": {
+            "canonical": "https://example.net/khabar/",
+            "author": "رنا",
+            "og_image": [{"url": "https://example.net/a.jpg"}],
+        },
+    }
+    got = extract_rest_post(post, FETCHED)
+    assert (got.canonical_url, got.authors, got.image_url) == (
+        "https://example.net/khabar/",
+        ["رنا"],
+        "https://example.net/a.jpg",
+    )
+    assert got.modified_at == datetime(2023, 2, 2, 10, tzinfo=UTC)
+    assert "https://example.net/?p=9" in got.urls
+    assert got.body_html.count("<p>") == 3
