@@ -313,6 +313,16 @@ def test_profile_byline_and_boilerplate_additions():
     assert got.body_text == "\n\n".join(PARAGRAPHS[:2])
 
 
+def test_related_block_mid_content_is_dropped_not_the_rest():
+    content = (
+        f"<p>{PARAGRAPHS[0]}</p><h3>قد يعجبك أيضاً</h3>"
+        '<ul><li><a href="/1/">خبر أول</a></li><li><a href="/2/">خبر ثانٍ</a></li></ul>'
+        f"<p>{PARAGRAPHS[1]}</p><p>{PARAGRAPHS[2]}</p><p>دع تعليقاً</p><p>اسمك</p>"
+    )
+    got = extract_article(wp_page(content=content), "https://example.net/archives/555", FETCHED)
+    assert got.body_text == "\n\n".join(PARAGRAPHS)
+
+
 def test_windows_1256_declared_only_in_meta():
     page = wp_page().replace(
         '<meta charset="utf-8">',

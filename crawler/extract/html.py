@@ -130,7 +130,8 @@ CONTAINERS = frozenset(
 _BLOCK_ANY = ATOMIC_BLOCKS | CONTAINERS - {"span", "font"}
 # A heading that introduces a block of related links ("مواد ذات صلة:" alone on its line).
 _RELATED_HEAD = re.compile(
-    r"(?:(?:مواد|مقالات|[أا]خبار)\s+)?ذات\s+صلة|[اإ]قر[أا]\s+(?:[أا]يض[اًآ]*|المزيد)|related(?:\s+\w+)?",
+    r"(?:(?:مواد|مقالات|[أا]خبار)\s+)?ذات\s+صلة|[اإ]قر[أا]\s+(?:[أا]يض[اًآ]*|المزيد)|"
+    r"قد\s+يع[جح]بك\s+[أا]يض[اًآ]*|related(?:\s+\w+)?|you\s+may\s+also\s+like",
     re.I,
 )
 

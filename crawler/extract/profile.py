@@ -113,8 +113,10 @@ DEFAULT_BOILERPLATE: tuple[str, ...] = (
     r"مقالات\s+ذات\s+صلة",
     r"[أا]خبار\s+ذات\s+صلة",
     r"ذات\s+صلة\s*:",
-    r"قد\s+يعجبك\s+[أا]يض[اً]*",
-    r"قد\s+يعحبك\s+[أا]يض[اً]*",
+    # "قد يعجبك أيضاً" (the seed page misspells it "يعحبك") heads a related-posts block; it is
+    # boilerplate, not the end of the body: plugins put such blocks mid-content too.
+    r"قد\s+يع[جح]بك\s+[أا]يض[اًآ]*",
+    r"you\s+may\s+also\s+like",
     r"شارك(?:\s+(?:هذا|هذه|المقال|الخبر|على))?\s*[:：]?\s*$",
     r"شارك\s+(?:هذا|هذه)\s+(?:المقال|الخبر|المادة)",
     r"تابعونا\s+على",
@@ -130,7 +132,6 @@ DEFAULT_BOILERPLATE: tuple[str, ...] = (
 
 # A paragraph matching one of these ends the body: everything after is page chrome.
 DEFAULT_STOP_PATTERNS: tuple[str, ...] = (
-    r"قد\s+يع[جح]بك\s+[أا]يض[اً]*\s*$",
     r"دع\s+تعليق[اً]*\s*$",
     r"[أا]ترك\s+تعليق[اً]*\s*$",
     r"عذر[اً]*\s+التعليقات\s+مغلقة",
