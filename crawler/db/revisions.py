@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import zstandard
+from psycopg.types.json import Jsonb
 from sqlalchemy import (
     BigInteger,
     Connection,
@@ -35,12 +36,10 @@ from sqlalchemy import (
     Text,
     any_,
     bindparam,
-    insert,
     select,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from crawler.db.models import (
     Article,
@@ -507,7 +506,7 @@ def _apply(
     if isinstance(o, ArticleSeen):
         stats.seen += 1
     else:
-        if url_key(o.canonical_url) != url_key(art.canonical_url):
+        if _canonical_moved(b, o, art):
             w.events.append(
                 (
                     art,
@@ -529,6 +528,13 @@ def _apply(
         else:
             stats.unchanged += 1
     _schedule(art, b.at)
+
+
+def _canonical_moved(b: _Obs, o: ArticleItem, art: _Art) -> bool:
+    """A different canonical URL, not just another spelling of the same one."""
+    if not o.canonical_url or o.canonical_url == art.canonical_url:
+        return False  # the common case, without parsing any URL
+    return b.keys[b.urls.index(o.canonical_url)] != url_key(art.canonical_url)
 
 
 def _new_article(b: _Obs, o: ArticleItem) -> _Art:
@@ -670,84 +676,83 @@ def _add_urls(
 def _write(conn: Connection, w: _Writes, existing: list[_Art], crawl_run_id: int | None) -> None:
     snapshot_ids = _write_snapshots(conn, w.snapshots)
 
-    if w.new_articles:
-        ids = (
-            conn.execute(
-                insert(articles_t).returning(articles_t.c.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "site_id": a.site_id,
-                        "canonical_url": a.canonical_url,
-                        "external_id": a.external_id,
-                        "first_seen_at": a.first_seen_at,
-                        "last_seen_at": a.last_seen_at,
-                        "last_checked_at": a.last_checked_at,
-                        "last_changed_at": a.last_changed_at,
-                        "next_check_at": a.next_check_at,
-                        "removed_at": a.removed_at,
-                        "revision_count": a.revision_count,
-                    }
-                    for a in w.new_articles
-                ],
-            )
-            .scalars()
-            .all()
-        )
-        for a, i in zip(w.new_articles, ids, strict=True):
-            a.id = i
-
     if w.revisions:
-        rows = []
-        for art, row in w.revisions:
-            r = {k: v for k, v in row.items() if k != "_snapshot"}
-            r["article_id"] = art.id
-            r["snapshot_id"] = snapshot_ids.get(row["_snapshot"]) if row["_snapshot"] else None
-            rows.append(r)
-        ids = (
-            conn.execute(
-                insert(revisions_t).returning(revisions_t.c.id, sort_by_parameter_order=True), rows
-            )
-            .scalars()
-            .all()
-        )
-        for (art, row), i in zip(w.revisions, ids, strict=True):
+        article_ids, revision_ids = _allocate_ids(conn, len(w.new_articles), len(w.revisions))
+        for a, i in zip(w.new_articles, article_ids, strict=True):
+            a.id = i
+        for (art, row), i in zip(w.revisions, revision_ids, strict=True):
             if art.last_revision is row:
                 art.current_revision_id = i
+        # New articles and all revisions in one statement: articles point at their current
+        # revision and revisions at their article, and foreign keys are checked at the end
+        # of the statement.
+        new_articles = _unnest_insert(
+            "articles",
+            "a_",
+            {
+                "id": ("bigint", [a.id for a in w.new_articles]),
+                "site_id": ("smallint", [a.site_id for a in w.new_articles]),
+                "canonical_url": ("text", [a.canonical_url for a in w.new_articles]),
+                "external_id": ("text", [a.external_id for a in w.new_articles]),
+                "first_seen_at": ("timestamptz", [a.first_seen_at for a in w.new_articles]),
+                **_article_state(w.new_articles),
+            },
+        )
+        revisions = _unnest_insert(
+            "article_revisions",
+            "r_",
+            {
+                "id": ("bigint", revision_ids),
+                "article_id": ("bigint", [art.id for art, _ in w.revisions]),
+                "snapshot_id": (
+                    "bigint",
+                    [snapshot_ids.get(r["_snapshot"]) for _, r in w.revisions],
+                ),
+                **{
+                    col: (pgtype, [r[col] for _, r in w.revisions])
+                    for col, pgtype in _REVISION_COLUMNS.items()
+                },
+            },
+        )
+        conn.execute(
+            text(f"WITH new_articles AS ({new_articles[0]}) {revisions[0]}"),
+            {**new_articles[1], **revisions[1]},
+        )
 
     if w.urls:
-        conn.execute(
-            # Backstop only: key locks already keep two writers off the same URL.
-            pg_insert(urls_t).on_conflict_do_nothing(index_elements=["url"]),
-            [
-                {
-                    "article_id": a.id,
-                    "url": url,
-                    "url_key": key,
-                    "first_seen_at": f,
-                    "last_seen_at": last,
-                }
-                for url, (a, key, f, last) in w.urls.items()
-            ],
+        sql, params = _unnest_insert(
+            "article_urls",
+            "",
+            {
+                "article_id": ("bigint", [a.id for a, _, _, _ in w.urls.values()]),
+                "url": ("text", list(w.urls)),
+                "url_key": ("text", [k for _, k, _, _ in w.urls.values()]),
+                "first_seen_at": ("timestamptz", [f for _, _, f, _ in w.urls.values()]),
+                "last_seen_at": ("timestamptz", [last for _, _, _, last in w.urls.values()]),
+            },
+            overriding=False,
         )
+        # Backstop only: key locks already keep two writers off the same URL.
+        conn.execute(text(sql + " ON CONFLICT (url) DO NOTHING"), params)
 
     if w.events:
-        conn.execute(
-            insert(events_t),
-            [
-                {
-                    "article_id": art.id,
-                    "kind": e["kind"],
-                    "occurred_at": e["occurred_at"],
-                    "reason": e["reason"],
-                    "detail": e["detail"],
-                    "snapshot_id": snapshot_ids.get(e["_snapshot"]) if e["_snapshot"] else None,
-                    "crawl_run_id": e["crawl_run_id"],
-                }
-                for art, e in w.events
-            ],
+        sql, params = _unnest_insert(
+            "article_events",
+            "",
+            {
+                "article_id": ("bigint", [art.id for art, _ in w.events]),
+                "kind": ("text", [e["kind"] for _, e in w.events]),
+                "occurred_at": ("timestamptz", [e["occurred_at"] for _, e in w.events]),
+                "reason": ("text", [e["reason"] for _, e in w.events]),
+                "detail": ("jsonb", [e["detail"] for _, e in w.events]),
+                "snapshot_id": ("bigint", [snapshot_ids.get(e["_snapshot"]) for _, e in w.events]),
+                "crawl_run_id": ("bigint", [e["crawl_run_id"] for _, e in w.events]),
+            },
+            overriding=False,
         )
+        conn.execute(text(sql), params)
 
-    dirty = [a for a in (*existing, *w.new_articles) if a.dirty]
+    dirty = [a for a in existing if a.dirty]
     if dirty:
         _update_articles(conn, dirty)
     if w.url_seen:
@@ -760,6 +765,84 @@ def _write(conn: Connection, w: _Writes, existing: list[_Art], crawl_run_id: int
             ),
             {"url": [u for u, _ in ordered], "at": [t for _, t in ordered]},
         )
+
+
+# Revision columns taken as they are from the pending row; text[] travels as jsonb.
+_REVISION_COLUMNS = {
+    "revision_no": "int",
+    "observed_at": "timestamptz",
+    "content_hash": "bytea",
+    "title": "text",
+    "subtitle": "text",
+    "body_text": "text",
+    "body_html": "text",
+    "authors": "text[]",
+    "published_at": "timestamptz",
+    "modified_at": "timestamptz",
+    "section": "text",
+    "tags": "text[]",
+    "image_url": "text",
+    "language": "text",
+    "extractor": "text",
+    "extractor_version": "text",
+    "crawl_run_id": "bigint",
+}
+
+
+def _allocate_ids(
+    conn: Connection, n_articles: int, n_revisions: int
+) -> tuple[list[int], list[int]]:
+    """Ids for new rows before inserting them, so one statement can link them all."""
+    row = conn.execute(
+        text(
+            "SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('articles', 'id'))"
+            "  FROM generate_series(1, :na)),"
+            " ARRAY(SELECT nextval(pg_get_serial_sequence('article_revisions', 'id'))"
+            "  FROM generate_series(1, :nr))"
+        ),
+        {"na": n_articles, "nr": n_revisions},
+    ).one()
+    return list(row[0]), list(row[1])
+
+
+def _unnest_insert(
+    table: str, prefix: str, cols: dict[str, tuple[str, list[Any]]], *, overriding: bool = True
+) -> tuple[str, dict[str, Any]]:
+    """``INSERT INTO table ... SELECT ... FROM unnest(arrays)``: one short statement (prepared
+    once by psycopg) whatever the number of rows, instead of a huge VALUES list."""
+    args, exprs, params = [], [], {}
+    for name, (pgtype, values) in cols.items():
+        param = prefix + name
+        if pgtype in ("text[]", "jsonb"):
+            # unnest flattens a 2-D array, so list-valued cells travel as jsonb.
+            args.append(f"CAST(:{param} AS jsonb[])")
+            params[param] = [Jsonb(v) for v in values]
+            if pgtype == "text[]":
+                exprs.append(f"ARRAY(SELECT jsonb_array_elements_text(v.{name}))")
+            else:
+                exprs.append(f"v.{name}")
+        else:
+            args.append(f"CAST(:{param} AS {pgtype}[])")
+            params[param] = values
+            exprs.append(f"v.{name}")
+    sql = (
+        f"INSERT INTO {table} ({', '.join(cols)})"
+        + (" OVERRIDING SYSTEM VALUE" if overriding else "")
+        + f" SELECT {', '.join(exprs)} FROM unnest({', '.join(args)}) AS v({', '.join(cols)})"
+    )
+    return sql, params
+
+
+def _article_state(arts: list[_Art]) -> dict[str, tuple[str, list[Any]]]:
+    return {
+        "last_seen_at": ("timestamptz", [a.last_seen_at for a in arts]),
+        "last_checked_at": ("timestamptz", [a.last_checked_at for a in arts]),
+        "last_changed_at": ("timestamptz", [a.last_changed_at for a in arts]),
+        "next_check_at": ("timestamptz", [a.next_check_at for a in arts]),
+        "removed_at": ("timestamptz", [a.removed_at for a in arts]),
+        "revision_count": ("int", [a.revision_count for a in arts]),
+        "current_revision_id": ("bigint", [a.current_revision_id for a in arts]),
+    }
 
 
 def _write_snapshots(conn: Connection, snaps: dict[bytes, SnapshotItem]) -> dict[bytes, int]:
@@ -777,25 +860,25 @@ def _write_snapshots(conn: Connection, snaps: dict[bytes, SnapshotItem]) -> dict
     todo = [s for s in shas if s not in ids]
     if todo:
         zc = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
-        rows = [
+        sql, params = _unnest_insert(
+            "page_snapshots",
+            "",
             {
-                "url": snaps[s].url,
-                "status": snaps[s].status,
-                "headers": dict(snaps[s].headers),
-                "fetched_at": snaps[s].fetched_at,
-                "body": zc.compress(snaps[s].body),
-                "compression": "zstd",
-                "size": len(snaps[s].body),
-                "sha256": s,
-            }
-            for s in todo
-        ]
-        for sha, i in conn.execute(
-            pg_insert(snapshots_t)
-            .on_conflict_do_nothing(index_elements=["sha256"])
-            .returning(snapshots_t.c.sha256, snapshots_t.c.id),
-            rows,
-        ):
+                "url": ("text", [snaps[s].url for s in todo]),
+                "status": ("smallint", [snaps[s].status for s in todo]),
+                "headers": ("jsonb", [dict(snaps[s].headers) for s in todo]),
+                "fetched_at": ("timestamptz", [snaps[s].fetched_at for s in todo]),
+                "body": ("bytea", [zc.compress(snaps[s].body) for s in todo]),
+                "compression": ("text", ["zstd"] * len(todo)),
+                "size": ("int", [len(snaps[s].body) for s in todo]),
+                "sha256": ("bytea", todo),
+            },
+            overriding=False,
+        )
+        inserted = conn.execute(
+            text(sql + " ON CONFLICT (sha256) DO NOTHING RETURNING sha256, id"), params
+        )
+        for sha, i in inserted:
             ids[bytes(sha)] = i
         late = [s for s in todo if s not in ids]
         if late:  # inserted by a concurrent writer between our lookup and insert
@@ -814,13 +897,7 @@ def _update_articles(conn: Connection, arts: list[_Art]) -> None:
         "id": ("bigint", [a.id for a in arts]),
         "external_id": ("text", [a.external_id for a in arts]),
         "canonical_url": ("text", [a.canonical_url for a in arts]),
-        "last_seen_at": ("timestamptz", [a.last_seen_at for a in arts]),
-        "last_checked_at": ("timestamptz", [a.last_checked_at for a in arts]),
-        "last_changed_at": ("timestamptz", [a.last_changed_at for a in arts]),
-        "next_check_at": ("timestamptz", [a.next_check_at for a in arts]),
-        "removed_at": ("timestamptz", [a.removed_at for a in arts]),
-        "revision_count": ("int", [a.revision_count for a in arts]),
-        "current_revision_id": ("bigint", [a.current_revision_id for a in arts]),
+        **_article_state(arts),
     }
     sets = ", ".join(f"{c} = v.{c}" for c in cols if c != "id")
     args = ", ".join(f"CAST(:{c} AS {t}[])" for c, (t, _) in cols.items())
