@@ -42,12 +42,8 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 # Column kinds used again and again.
 bigid = Annotated[int, mapped_column(BigInteger, Identity(always=True), primary_key=True)]
 tstz = Annotated[datetime, mapped_column(DateTime(timezone=True))]
-tstz_now = Annotated[
-    datetime, mapped_column(DateTime(timezone=True), server_default=func.now())
-]
-text_list = Annotated[
-    list[str], mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
-]
+tstz_now = Annotated[datetime, mapped_column(DateTime(timezone=True), server_default=func.now())]
+text_list = Annotated[list[str], mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))]
 
 CRAWL_STATUSES = ("running", "finished", "failed", "interrupted", "skipped")
 EVENT_KINDS = ("removed", "restored", "url_added", "redirected", "canonical_changed")
@@ -204,9 +200,7 @@ class ArticleEvent(Base):
 
     __tablename__ = "article_events"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN (" + ", ".join(f"'{k}'" for k in EVENT_KINDS) + ")", name="kind"
-        ),
+        CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in EVENT_KINDS) + ")", name="kind"),
         Index(None, "article_id", "occurred_at"),
     )
 
