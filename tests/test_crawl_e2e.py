@@ -267,6 +267,13 @@ def test_listing_fallback_when_rest_and_sitemaps_refused(make_database, tmp_path
         assert stored == set(site.posts)
         assert result.stat("spider/deletion/checked") == 0
 
+        # Listings carry no lastmod: known articles are refetched conditionally (304), and
+        # a listing page naming only known articles ends the walk.
+        again = crawl(db, replica, tmp_path)
+        assert again.stat("spider/listing/pages") == 1
+        assert again.stat("spider/not_modified") == 10 == replica.count(r"", status=304)
+        assert again.stat("store/revised") == 0 and again.stat("store/new") == 0
+
 
 def test_demo_offline_into_its_own_embedded_database(tmp_path):
     import os
