@@ -172,6 +172,15 @@ def failed(directory: Path) -> list[Path]:
 
 
 def _read(path: Path, fh: IO[str]) -> SpoolBatch:
+    try:
+        return _parse(path, fh)
+    except SpoolFormatError:
+        raise
+    except (ValueError, KeyError, TypeError) as exc:  # bad JSON, UTF-8, or fields
+        raise SpoolFormatError(f"{path}: {type(exc).__name__}: {exc}") from exc
+
+
+def _parse(path: Path, fh: IO[str]) -> SpoolBatch:
     header_line = fh.readline()
     try:
         header = json.loads(header_line)
@@ -238,7 +247,10 @@ def quarantine(path: Path) -> Path:
     target_dir = path.parent / FAILED
     target_dir.mkdir(exist_ok=True)
     target = target_dir / path.name
-    os.rename(path, target)
+    try:
+        os.rename(path, target)
+    except FileNotFoundError:  # another process moved it first
+        pass
     return target
 
 

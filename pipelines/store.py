@@ -172,7 +172,21 @@ class BatchWriter:
                         len(batch),
                         _one_line(exc),
                     )
-                    self._write_one_by_one(batch, crawl_run_id, stats)
+                    try:
+                        self._write_one_by_one(batch, crawl_run_id, stats)
+                    except Exception as inner:
+                        if is_outage(inner):
+                            raise
+                        # Not even one by one (e.g. the site row itself is refused).
+                        path = spool.spool_batch(
+                            self.spool_dir / spool.FAILED,
+                            batch,
+                            site=self.site,
+                            crawl_run_id=crawl_run_id,
+                            database=self._target(),
+                        )
+                        stats["store/errors"] += len(batch)
+                        logger.error("could not store a batch; kept in %s", path, exc_info=inner)
                     return stats
                 if attempt + 1 < attempts:
                     delay = self.retry_delay * 2**attempt
@@ -259,52 +273,63 @@ class BatchWriter:
     def replay(self, stats: Counter[str]) -> None:
         """Store every spooled batch, oldest first, deleting each after its commit.
 
-        An outage propagates (the caller retries or spools); a batch the database rejects
-        is moved to ``failed/`` and counted in ``store/errors``.
+        An outage propagates (the caller retries or spools); a batch the database rejects,
+        or a file that cannot be read, is moved to ``failed/`` and counted in
+        ``store/errors``. Batches spooled for another database are left for it.
         """
         paths = spool.pending(self.spool_dir)
         if not paths:
             return
         engine = self.connect()
-        skipped = 0
+        foreign = 0
         for path in paths:
-            with spool.claim(path) as batch:
-                if batch is None:  # another process is replaying it, or already did
-                    continue
-                if batch.database not in (None, self.target) and not self.any_database:
-                    skipped += 1
-                    continue
-                try:
-                    with engine.begin() as conn:
-                        if batch.site is not None:
-                            revisions.ensure_site(conn, batch.site)
-                        run_id = _existing_run(conn, batch.crawl_run_id)
-                        result = revisions.record(conn, batch.observations, crawl_run_id=run_id)
-                except Exception as exc:
-                    if is_outage(exc):
-                        raise
-                    target = spool.quarantine(path)
-                    stats["store/errors"] += len(batch.observations)
-                    logger.error(
-                        "database rejected spooled batch %s (%s); moved to %s",
-                        path.name,
-                        _one_line(exc),
-                        target,
-                        exc_info=exc,
-                    )
-                    continue
-                spool.remove(path)
-            stats.update(result.as_stats("store/"))
-            stats["store/replayed_items"] += len(batch.observations)
-            stats["store/replayed_batches"] += 1
-            logger.info("replayed %d spooled items from %s", len(batch.observations), path.name)
-        if skipped and not self._warned_foreign:
+            try:
+                outcome = self._replay_one(engine, path, stats)
+            except spool.SpoolFormatError as exc:
+                target = spool.quarantine(path)
+                stats["store/errors"] += 1
+                logger.error("unreadable spool file moved to %s: %s", target, exc)
+                continue
+            foreign += outcome == "foreign"
+        if foreign and not self._warned_foreign:
             self._warned_foreign = True
             logger.warning(
                 "%d spooled batches in %s belong to another database; left for it",
-                skipped,
+                foreign,
                 self.spool_dir,
             )
+
+    def _replay_one(self, engine: Engine, path: Path, stats: Counter[str]) -> str:
+        with spool.claim(path) as batch:
+            if batch is None:  # another process is replaying it, or already did
+                return "busy"
+            if batch.database not in (None, self.target) and not self.any_database:
+                return "foreign"
+            try:
+                with engine.begin() as conn:
+                    if batch.site is not None:
+                        revisions.ensure_site(conn, batch.site)
+                    run_id = _existing_run(conn, batch.crawl_run_id)
+                    result = revisions.record(conn, batch.observations, crawl_run_id=run_id)
+            except Exception as exc:
+                if is_outage(exc):
+                    raise
+                target = spool.quarantine(path)
+                stats["store/errors"] += len(batch.observations)
+                logger.error(
+                    "database rejected spooled batch %s (%s); moved to %s",
+                    path.name,
+                    _one_line(exc),
+                    target,
+                    exc_info=exc,
+                )
+                return "rejected"
+            spool.remove(path)
+        stats.update(result.as_stats("store/"))
+        stats["store/replayed_items"] += len(batch.observations)
+        stats["store/replayed_batches"] += 1
+        logger.info("replayed %d spooled items from %s", len(batch.observations), path.name)
+        return "replayed"
 
 
 def _masked(url: str) -> str:

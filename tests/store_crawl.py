@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,7 @@ class SyntheticSpider(scrapy.Spider):
         pause = float(getattr(self, "pause", 0))
         duplicates = int(getattr(self, "duplicates", 0))
         bad = int(getattr(self, "bad", -1))
+        gates = set(_indices(getattr(self, "gates", "")))
         now = BASE + timedelta(days=version + 1)
         for i in _indices(getattr(self, "gone", "")):
             url = synthetic_item(i).url
@@ -97,6 +99,14 @@ class SyntheticSpider(scrapy.Spider):
                 yield extra
             if delay:
                 await asyncio.sleep(delay)
+            if n + 1 in gates:
+                # Wait for the test to say go (it stops or starts a server meanwhile).
+                gate = Path(self.gate_dir) / f"gate-{n + 1}"
+                (Path(self.gate_dir) / f"waiting-{n + 1}").touch()
+                for _ in range(2400):
+                    if gate.exists():
+                        break
+                    await asyncio.sleep(0.05)
             if n + 1 == pause_after:
                 await asyncio.sleep(pause)
                 self.crawler.stats.set_value("test/articles_after_pause", _count_articles())
@@ -172,6 +182,28 @@ def run_crawl(
     if background:
         return proc, stats_out
     return finish(proc, stats_out, timeout)
+
+
+class Gates:
+    """Hold a crawl at given item counts until the test opens the gate (``-a gates=...``)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def args(self, *counts: int) -> dict[str, str]:
+        return {"gates": ",".join(map(str, counts)), "gate_dir": str(self.directory)}
+
+    def wait(self, count: int, timeout: float = 120) -> None:
+        marker = self.directory / f"waiting-{count}"
+        deadline = time.monotonic() + timeout
+        while not marker.exists():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the crawl never reached item {count}")
+            time.sleep(0.05)
+
+    def open(self, count: int) -> None:
+        (self.directory / f"gate-{count}").touch()
 
 
 def finish(proc: subprocess.Popen, stats_out: Path, timeout: float = 120) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import pytest
 from pgserver_owned import OwnedPostgres, available
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
-from store_crawl import finish, run_crawl
+from store_crawl import Gates, finish, run_crawl
 
 from crawler import spool
 
@@ -72,6 +72,10 @@ def stored(url: str) -> int:
         return 0  # schema not there yet
 
 
+def spooled(home) -> int:
+    return sum(len(spool.load(p).observations) for p in spool.pending(home / "spool"))
+
+
 def assert_each_stored_once(url: str, n: int) -> None:
     articles, ids, revisions, max_rev = query(
         url,
@@ -84,24 +88,32 @@ def assert_each_stored_once(url: str, n: int) -> None:
 
 def test_server_restarted_mid_crawl(owned, owned_url, tmp_path):
     home = tmp_path / "home"
+    gates = Gates(tmp_path / "gates")
     n = 1000
     proc, stats_out = run_crawl(
         tmp_path,
         owned_url,
         settings=FAST,
-        args={"count": n, "delay": 0.01},
+        args={"count": n, **gates.args(300, 700)},
         home=home,
         background=True,
     )
-    wait_for(lambda: stored(owned_url) >= 150, 60, "the first batches")
+    # Items 0-299 reach the database; 300-699 are yielded while it is down; it comes back
+    # for 700-999.
+    gates.wait(300)
+    wait_for(lambda: stored(owned_url) == 300, 60, "the first 300 items stored")
     owned.stop()
-    wait_for(lambda: len(spool.pending(home / "spool")) >= 2, 30, "spooled batches")
+    gates.open(300)
+    gates.wait(700)
+    wait_for(lambda: spooled(home) == 400, 60, "items 300-699 spooled")
     owned.start()
+    gates.open(700)
     stats = finish(proc, stats_out)
 
     assert stats["store/retries"] >= 1
-    assert stats["store/spooled_batches"] >= 2
-    assert stats["store/replayed_items"] == stats["store/spooled_items"]
+    assert stats["store/spooled_items"] == 400
+    assert stats["store/replayed_items"] == 400
+    assert stats["store/new"] == n
     assert "store/errors" not in stats
     assert spool.pending(home / "spool") == []
     assert_each_stored_once(owned_url, n)
@@ -111,25 +123,28 @@ def test_server_restarted_mid_crawl(owned, owned_url, tmp_path):
 
 def test_spool_replayed_by_next_crawl(owned, owned_url, tmp_path):
     home = tmp_path / "home"
+    gates = Gates(tmp_path / "gates")
     n = 600
     proc, stats_out = run_crawl(
         tmp_path,
         owned_url,
         settings=FAST,
-        args={"count": n, "delay": 0.01},
+        args={"count": n, **gates.args(200)},
         home=home,
         background=True,
     )
-    wait_for(lambda: stored(owned_url) >= 100, 60, "the first batches")
+    gates.wait(200)
+    wait_for(lambda: stored(owned_url) == 200, 60, "the first 200 items stored")
     owned.stop()
+    gates.open(200)
     first = finish(proc, stats_out)  # the crawl completes with the database down
-    spooled = spool.pending(home / "spool")
-    assert first["store/spooled_batches"] >= 1
-    assert sum(len(spool.load(p).observations) for p in spooled) == first["store/spooled_items"]
+    assert first["store/spooled_items"] == 400
+    assert spooled(home) == 400
 
     owned.start()
     second = run_crawl(tmp_path, owned_url, settings=FAST, args={"count": 0}, home=home)
-    assert second["store/replayed_items"] == first["store/spooled_items"]
+    assert second["store/replayed_items"] == 400
+    assert second["store/new"] == 400
     assert spool.pending(home / "spool") == []
     assert_each_stored_once(owned_url, n)
     # The first run's end could not be recorded; the next start says so.

@@ -254,3 +254,16 @@ def test_replay_keeps_the_order_of_the_crawl(engine, database_url, tmp_path, mon
         "SELECT r.body_text FROM articles a JOIN article_revisions r"
         " ON r.id = a.current_revision_id",
     )
+
+
+def test_unreadable_spool_file_is_quarantined(engine, database_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    directory = tmp_path / "spool"
+    site = SiteInfo("synthetic", "أخبار تجريبية", "https://news.example/")
+    damaged = spool.spool_batch(directory, [synthetic_item(1)], site=site)
+    damaged.write_bytes(damaged.read_bytes()[:-40])  # cut short, e.g. by a full disk
+    spool.spool_batch(directory, [synthetic_item(2)], site=site)
+    assert akhbar(["spool", "--dir", str(directory), "replay"]) == 1
+    assert spool.pending(directory) == []
+    assert [p.name for p in spool.failed(directory)] == [damaged.name]
+    assert scalar(engine, "SELECT count(*) FROM articles") == 1
