@@ -161,6 +161,8 @@ class NewsSpider(scrapy.Spider):
         self._authoritative = False  # a complete source (sitemaps, REST) answered
         self._sitemaps_seen: set[str] = set()
         self._listing_pages = 0
+        self._feeds_pending = 0
+        self._listings_tried = False
         self._article_url_re = (
             re.compile(self.article_url_pattern) if self.article_url_pattern else None
         )
@@ -428,8 +430,6 @@ class NewsSpider(scrapy.Spider):
         names = [self.absolute(p) for p in self.well_known_sitemaps]
         if names:
             yield self.sitemap_request(names[0], tuple(names[1:]))
-        else:
-            yield from self.listing_discovery()
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         return self._listing_done(self._sitemap(response))
@@ -446,11 +446,6 @@ class NewsSpider(scrapy.Spider):
         self.inc("sitemap/failed")
         self.logger.warning("sitemap failed: %s (%s)", request.url, failure.getErrorMessage())
         self._listing_ok = False
-        if not self._candidates_from_sitemaps():
-            yield from self.listing_discovery()
-
-    def _candidates_from_sitemaps(self) -> bool:
-        return any(c.source == "sitemap" for c in self._candidates.values())
 
     def _sitemap(self, response: Response) -> Iterator[Any]:
         try:
@@ -515,6 +510,13 @@ class NewsSpider(scrapy.Spider):
 
     def decide(self) -> Iterator[Any]:
         """Every listing has answered: observe, fetch, and check what went missing."""
+        if not self._authoritative and not self._listings_tried and self.listings:
+            # Neither an API nor a sitemap listed articles: HTML listings, then decide.
+            self._listings_tried = True
+            requests = list(self.listing_discovery())
+            if requests:
+                yield from requests
+                return
         if self.feed_entries_are_candidates():
             for candidate in self._feed_candidates:
                 self.add_candidate(candidate, authoritative=False)
