@@ -108,8 +108,12 @@ class SyntheticSpider(scrapy.Spider):
                         break
                     await asyncio.sleep(0.05)
             if n + 1 == pause_after:
-                await asyncio.sleep(pause)
-                self.crawler.stats.set_value("test/articles_after_pause", _count_articles())
+                # Yield nothing for up to `pause` seconds, watching the database: only a
+                # timer can flush the items already yielded.
+                deadline = time.monotonic() + pause
+                while (found := _count_articles()) < pause_after and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                self.crawler.stats.set_value("test/articles_after_pause", found)
 
 
 def _indices(spec: str) -> list[int]:

@@ -69,7 +69,7 @@ def test_timer_flushes_a_partial_batch(engine, database_url, tmp_path):
         tmp_path,
         database_url,
         settings={"STORE_BATCH_SIZE": 200, "STORE_BATCH_SECONDS": 0.3},
-        args={"count": 5, "pause_after": 3, "pause": 1.5},
+        args={"count": 5, "pause_after": 3, "pause": 10},
     )
     assert stats["test/articles_after_pause"] == 3
     assert stats["store/batches"] == 2
