@@ -14,7 +14,14 @@ import zstandard
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from crawler.db.revisions import RecordStats, SiteInfo, ensure_site, known_articles, record
+from crawler.db.revisions import (
+    LOCK_BUCKETS,
+    RecordStats,
+    SiteInfo,
+    ensure_site,
+    known_articles,
+    record,
+)
 from crawler.db.schedule import next_check_at, recheck_interval
 from crawler.extract.urls import url_key
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation, PageSnapshot
@@ -518,3 +525,42 @@ def test_ensure_site_is_idempotent_and_updates(engine, site):
 def test_naive_datetimes_are_refused(engine):
     with pytest.raises(ValueError, match="naive"):
         rec(engine, item(datetime(2026, 3, 1, 9, 0)))
+
+
+def test_naive_published_at_is_refused_before_writing(engine):
+    with pytest.raises(ValueError, match="published_at"):
+        rec(
+            engine, item(T0, ext="1", url=f"{BASE}/a/"), item(T0, published_at=datetime(2026, 3, 1))
+        )
+    assert rows(engine, "SELECT id FROM articles") == []
+
+
+def test_unknown_site_is_created_from_the_item(engine):
+    other = ArticleItem(
+        site="enabbaladi",
+        url="https://www.enabbaladi.net/123/",
+        canonical_url="https://www.enabbaladi.net/123/",
+        fetched_at=T0,
+        title="خبر",
+        body_text="نص",
+    )
+    assert rec(engine, other) == RecordStats(new=1)
+    (row,) = rows(engine, "SELECT name, base_url FROM sites WHERE slug = 'enabbaladi'")
+    assert tuple(row) == ("enabbaladi", "https://www.enabbaladi.net/")
+
+
+def test_a_batch_takes_a_bounded_number_of_advisory_locks(engine):
+    # Every advisory lock uses a slot of the server's shared lock table: a lock per URL
+    # would exhaust it with a few concurrent writers.
+    batch = [
+        item(T0, ext=str(i), url=f"{BASE}/a-{i}/", urls=[f"{BASE}/?p={i}"]) for i in range(300)
+    ]
+    with engine.begin() as conn:
+        record(conn, batch)
+        held = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+            )
+        ).scalar_one()
+    assert 0 < held <= LOCK_BUCKETS
+    assert len(rows(engine, "SELECT id FROM articles")) == 300

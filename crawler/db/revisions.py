@@ -66,6 +66,8 @@ snapshots_t = PageSnapshot.__table__
 
 GONE_STATUSES = frozenset({404, 410, 200})  # 200 = a recognised soft 404
 ZSTD_LEVEL = 3
+LOCK_NAMESPACE = 0x616B0000  # "ak": first int4 of record()'s advisory locks, plus site id
+LOCK_BUCKETS = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,9 +238,19 @@ def _any(values: list[Any], sqltype: type) -> Any:
 
 
 def _validate(o: Observation) -> None:
-    at = o.fetched_at if isinstance(o, ArticleItem) else o.observed_at
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"naive datetime in {type(o).__name__} for {o.site}: {at!r}")
+    if not isinstance(o, ArticleItem | ArticleSeen | ArticleGone):
+        raise TypeError(f"not an observation: {type(o).__name__}")
+    if isinstance(o, ArticleItem):
+        stamps = {
+            "fetched_at": o.fetched_at,
+            "published_at": o.published_at,
+            "modified_at": o.modified_at,
+        }
+    else:
+        stamps = {"observed_at": o.observed_at}
+    for name, at in stamps.items():
+        if at is not None and at.utcoffset() is None:
+            raise ValueError(f"naive {name} in {type(o).__name__} of {o.site}: {at!r}")
     if isinstance(o, ArticleGone) and o.status not in GONE_STATUSES:
         raise ValueError(f"ArticleGone with status {o.status}: only 404, 410 or a soft 404 (200)")
 
@@ -286,14 +298,16 @@ def _prepare(index: int, o: Observation, site_id: int | None) -> _Obs:
     return _Obs(index, o, at, site_id, ext, urls, [url_key(u) for u in urls])
 
 
-def _lock_key(*parts: object) -> tuple[int, int]:
-    """Two signed int4 from a stable hash: the two-key advisory lock space, which never
-    overlaps the one-bigint space other modules use (migrations)."""
-    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
-    return (
-        int.from_bytes(digest[:4], "big", signed=True),
-        int.from_bytes(digest[4:], "big", signed=True),
-    )
+def _lock_key(site_id: int, kind: str, key: str) -> tuple[int, int]:
+    """The advisory lock guarding one identity key: (namespace + site, hash bucket).
+
+    The two-int4 form never overlaps the one-bigint space (the migration lock). Keys share
+    LOCK_BUCKETS buckets per site because every advisory lock takes a slot in the server's
+    shared lock table (max_locks_per_transaction x max_connections, 6,400 by default): a
+    lock per key would cost ~800 slots per batch and exhaust it with a few concurrent
+    writers. A bucket shared by two keys only serialises more, never less."""
+    digest = hashlib.blake2b(f"{kind}\x1f{key}".encode(), digest_size=8).digest()
+    return LOCK_NAMESPACE + site_id, int.from_bytes(digest, "big") % LOCK_BUCKETS
 
 
 def _lock_identity_keys(conn: Connection, batch: list[_Obs]) -> None:
