@@ -68,15 +68,17 @@ def is_outage(exc: BaseException) -> bool:
 
 
 def site_info_for(spider: Spider) -> SiteInfo:
-    """The spider's declared ``site_info``, else one built from its name and domains."""
+    """The spider's declared ``site_info``, else one built from its name, ``outlet_name``
+    and ``base_url`` (or first allowed domain)."""
     declared = getattr(spider, "site_info", None)
     if isinstance(declared, SiteInfo):
         return declared
     domains = list(getattr(spider, "allowed_domains", None) or [])
+    base_url = getattr(spider, "base_url", None) or (f"https://{domains[0]}/" if domains else "")
     return SiteInfo(
         slug=spider.name,
         name=getattr(spider, "outlet_name", None) or spider.name,
-        base_url=f"https://{domains[0]}/" if domains else "",
+        base_url=base_url,
     )
 
 
