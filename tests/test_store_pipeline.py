@@ -36,6 +36,9 @@ def test_batches_are_one_transaction_each(engine, database_url, tmp_path):
     assert scalar(engine, "SELECT count(*) FROM articles") == n
     assert scalar(engine, "SELECT count(DISTINCT xmin::text) FROM articles") == 3
     assert scalar(engine, "SELECT count(DISTINCT xmin::text) FROM article_revisions") == 3
+    with engine.connect() as conn:
+        site = conn.execute(text("SELECT slug, name, base_url FROM sites")).one()
+    assert tuple(site) == ("synthetic", "أخبار تجريبية", "https://news.example/")
     run_id = stats["crawl_run/id"]
     assert scalar(engine, "SELECT count(*) FROM article_revisions WHERE crawl_run_id IS NULL") == 0
     assert scalar(engine, "SELECT min(crawl_run_id) = max(crawl_run_id) FROM article_revisions")
