@@ -3,12 +3,17 @@
 ``record`` applies a batch of observations inside the caller's transaction, set-based:
 a handful of round trips per batch whatever its size.
 
-1. take transaction-level advisory locks on every identity key of the batch
-   ((site, external_id) and (site, url_key)), sorted, so two writers never deadlock;
+1. take transaction-level advisory locks on the identity keys of the batch
+   ((site, external_id) and (site, url_key), hashed into LOCK_BUCKETS per site), in sorted
+   order, so two writers never deadlock;
 2. find the articles those keys already name;
 3. lock those article rows (sorted by id), then read their fresh state and current hash;
 4. resolve and apply each observation in memory, in observed order;
-5. write: snapshots, new articles, revisions, URLs, events, one bulk article update.
+5. write: snapshots, new articles, revisions, URLs, events, one bulk article update,
+   each as one ``INSERT/UPDATE ... FROM unnest(arrays)`` statement.
+
+Snapshots are stored for new revisions and removals; an unchanged page's snapshot is not
+kept (the revision it matches already has one).
 
 Why two lock phases: two observations may reach one existing article through different
 keys (one by external id, one by an old URL), so key locks alone do not serialise them; the
@@ -20,7 +25,6 @@ constraints ((site, external_id), url, (article, revision_no), sha256) are the b
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -41,27 +45,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from crawler.db.models import (
-    Article,
-    ArticleEvent,
-    ArticleRevision,
-    ArticleUrl,
-    PageSnapshot,
-    Site,
-)
+from crawler.db.models import Article, ArticleRevision, PageSnapshot, Site
 from crawler.db.schedule import next_check_at
 from crawler.extract.text import content_hash
 from crawler.extract.urls import url_key
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation
 from crawler.items import PageSnapshot as SnapshotItem
 
-log = logging.getLogger(__name__)
-
 sites_t = Site.__table__
 articles_t = Article.__table__
-urls_t = ArticleUrl.__table__
 revisions_t = ArticleRevision.__table__
-events_t = ArticleEvent.__table__
 snapshots_t = PageSnapshot.__table__
 
 GONE_STATUSES = frozenset({404, 410, 200})  # 200 = a recognised soft 404
@@ -85,7 +78,7 @@ class RecordStats:
     unchanged: int = 0  # same content: only last_seen_at/last_checked_at moved
     seen: int = 0  # ArticleSeen of a known article
     stale: int = 0  # older than the article's last check: ignored for revisions
-    removed: int = 0
+    removed: int = 0  # a Gone of an article already removed counts nothing
     restored: int = 0
     unknown: int = 0  # ArticleSeen/ArticleGone of an article the archive never had
     urls_added: int = 0
@@ -178,8 +171,7 @@ class _Art:
     revision_count: int
     current_revision_id: int | None
     current_hash: bytes | None
-    published_at: datetime | None
-    is_new: bool = False
+    published_at: datetime | None  # of the current revision: the cadence counts from it
     dirty: bool = False
     last_revision: dict[str, Any] | None = None  # pending row of this batch, if any
 
@@ -567,7 +559,6 @@ def _new_article(b: _Obs, o: ArticleItem) -> _Art:
         current_revision_id=None,
         current_hash=None,
         published_at=None,
-        is_new=True,
         dirty=True,
     )
 
