@@ -142,6 +142,12 @@ def test_rest_first_crawl_recrawl_edit_delete_retitle(make_database, tmp_path):
         site.soft_delete(soft_home, "home_redirect")
         site.soft_delete(soft_200, "not_found_200")
         site.retitle(retitled, "عنوان جديد لتقرير مخيم الهول", "عنوان-جديد-لتقرير-مخيم-الهول")
+        # Deleted too, but their confirmation meets a challenge or a lasting 503: kept.
+        challenged, unavailable = ids[6], ids[7]
+        site.delete(challenged, 404)
+        site.delete(unavailable, 410)
+        replica.faults.add("challenge", fault_url(site, challenged), status=403)
+        replica.faults.add("503", fault_url(site, unavailable), retry_after=0)
         third = crawl(db, replica, tmp_path)
 
         seed = article(db, SEED_ID)
@@ -168,7 +174,11 @@ def test_rest_first_crawl_recrawl_edit_delete_retitle(make_database, tmp_path):
                 a=before[post_id].id,
             )
             assert len(events) == 1 and events[0].reason.startswith(reason), events
-        assert third.stat("spider/deletion/checked") == 4
+        assert third.stat("spider/deletion/checked") == 6
+        assert third.stat("spider/deletion/inconclusive") == 2
+        assert third.stat("spider/blocked") == 1
+        assert article(db, challenged).removed_at is None
+        assert article(db, unavailable).removed_at is None
         assert third.stat("spider/gone/404") == 1 and third.stat("spider/gone/410") == 1
         assert third.stat("spider/gone/soft404") == 2
 
@@ -176,12 +186,20 @@ def test_rest_first_crawl_recrawl_edit_delete_retitle(make_database, tmp_path):
         assert moved.id == before[retitled].id and moved.removed_at is None
         assert moved.title == "عنوان جديد لتقرير مخيم الهول" and moved.revision_count == 2
         assert {old_url, site.permalink(retitled)} <= urls_of(db, moved.id)
-        # Only the four confirmations were fetched as pages (and the home page a soft
-        # deletion redirected to); the changed posts came from one REST request.
-        pages = page_requests(replica, site)
-        assert site.permalink(SEED_ID) not in pages
-        assert len([u for u in pages if u.rstrip("/") != HOST]) == 4, pages
+        # Only the confirmations were fetched as pages (and the home page a soft deletion
+        # redirected to); the changed posts came from one REST request.
+        pages = {u for u in page_requests(replica, site) if u.rstrip("/") != HOST}
+        missing = (gone_404, gone_410, soft_home, soft_200, challenged, unavailable)
+        assert pages == {site.permalink(i) for i in missing}
         assert replica.count(r"include=") == 1
+
+        # 4. Once the site answers again, the two are confirmed gone; nothing else moves.
+        replica.faults.clear()
+        fourth = crawl(db, replica, tmp_path)
+        assert article(db, challenged).removed_at is not None
+        assert article(db, unavailable).removed_at is not None
+        assert fourth.stat("spider/deletion/checked") == 2
+        assert fourth.stat("store/new") == 0 and fourth.stat("store/revised") == 0
 
 
 def test_fallback_sitemaps_faults_since(make_database, tmp_path):
