@@ -268,3 +268,15 @@ def test_wordpress_ids_and_dates():
     assert wordpress_post_id(f"{HOST}/{SLUG}/") is None
     assert parse_gmt("2018-05-24T16:02:47") == datetime(2018, 5, 24, 16, 2, 47, tzinfo=UTC)
     assert parse_gmt("") is None
+
+
+def test_since_recent_is_the_newest_archived_modification_less_a_day():
+    from crawler.platforms.news import recent_watermark
+
+    newest = known(2, "2", modified=T0 + timedelta(days=3))
+    removed = known(3, "3", modified=T0 + timedelta(days=9), removed=T0)  # ignored
+    undated = known(4, "4", modified=None, checked=T0 + timedelta(days=1))
+    assert recent_watermark([known(), newest, removed, undated]) == T0 + timedelta(days=2)
+    assert recent_watermark([]) is None
+    spider = FuratPostSpider(since="recent")
+    assert spider.since is None and spider._since_recent  # set once the archive is read

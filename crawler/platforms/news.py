@@ -53,6 +53,9 @@ logger = logging.getLogger(__name__)
 # A listed lastmod within this of the archived modified_at counts as the same version.
 MODIFIED_TOLERANCE = timedelta(seconds=1)
 PROGRESS_INTERVAL = 10.0  # seconds between progress lines
+# since=recent looks back this far before the newest archived modification (clock skew,
+# posts published with a slightly older date).
+RECENT_MARGIN = timedelta(days=1)
 # NotAnArticle reasons that, on a known article's URL, mean the article is gone.
 SOFT_404_REASONS = frozenset({"error_page", "not_found"})
 
@@ -69,6 +72,12 @@ def parse_since(value: str | None, timezone: str = "UTC") -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(timezone))
     return parsed.astimezone(UTC)
+
+
+def recent_watermark(known: list[KnownArticle]) -> datetime | None:
+    """``since=recent``: the newest archived modification, less ``RECENT_MARGIN``."""
+    stamps = [k.modified_at or k.last_checked_at for k in known if k.removed_at is None]
+    return max(stamps) - RECENT_MARGIN if stamps else None
 
 
 def http_date(when: datetime) -> str:
@@ -143,7 +152,10 @@ class NewsSpider(scrapy.Spider):
         self, *args: Any, since: str | None = None, refetch: str | None = None, **kwargs: Any
     ):
         super().__init__(*args, **kwargs)
-        self.since = parse_since(since, self.extraction.timezone)
+        # -a since=recent: only what changed since the newest archived version (less a
+        # margin); a cheap frequent crawl between full ones (no deletion checks).
+        self._since_recent = str(since or "").strip().lower() == "recent"
+        self.since = None if self._since_recent else parse_since(since, self.extraction.timezone)
         # -a refetch=1: fetch every listed article even when its lastmod is unchanged
         # (after an extractor upgrade); deletion checks still run.
         self.refetch = str(refetch or "").lower() in ("1", "true", "yes")
@@ -272,6 +284,8 @@ class NewsSpider(scrapy.Spider):
     async def start(self) -> Any:
         self._index_known(self.load_known())
         self.crawler.stats.set_value("spider/known", len(self._known))
+        if self._since_recent:
+            self.since = recent_watermark(self._known)
         self.logger.info(
             "%s: %d known articles; %s crawl%s",
             self.name,
