@@ -20,6 +20,11 @@ One crawl:
    or a recognised soft 404 → ``ArticleGone``; a redirect to a new slug continues the same
    article; 403/5xx/timeouts/challenges remove nothing.
 
+Spider arguments: ``-a since=YYYY-MM-DD`` (or an ISO datetime) bounds the crawl to what
+changed since then; ``-a since=recent`` to what changed since the newest archived version
+(less a day): cheap frequent crawls between full ones. A bounded crawl checks no deletions.
+``-a refetch=1`` fetches every listed article again (after an extractor upgrade).
+
 Counters go to the crawl stats under ``spider/`` (documented in docs/crawl-stats.md).
 """
 
