@@ -280,6 +280,8 @@ def test_listing_fallback_when_rest_and_sitemaps_refused(make_database, tmp_path
     with Replica([site]) as replica:
         result = crawl(db, replica, tmp_path)
         assert replica.count(r"sitemap") == 0  # robots.txt is obeyed
+        # A 404 at /wp-json/ is tried once more as /?rest_route= (plain permalinks).
+        assert replica.count(r"/wp-json/wp/v2/posts") == 1 == replica.count(r"rest_route=")
         assert result.stat("spider/listing/pages") >= 2  # the home page and its page 2
         stored = {int(r[0]) for r in rows(db, "SELECT external_id FROM articles")}
         assert stored == set(site.posts)

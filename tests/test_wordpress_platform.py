@@ -280,3 +280,13 @@ def test_since_recent_is_the_newest_archived_modification_less_a_day():
     assert recent_watermark([]) is None
     spider = FuratPostSpider(since="recent")
     assert spider.since is None and spider._since_recent  # set once the archive is read
+
+
+def test_rest_urls_pretty_and_plain_permalinks():
+    spider = FuratPostSpider()
+    assert spider.rest_url(per_page=100, _fields="id,link") == (
+        f"{HOST}/wp-json/wp/v2/posts?per_page=100&_fields=id,link"
+    )
+    spider._rest_route = True
+    assert spider.rest_url("posts/7") == f"{HOST}/?rest_route=/wp/v2/posts/7"
+    assert spider.rest_url(page=2) == f"{HOST}/?rest_route=/wp/v2/posts&page=2"

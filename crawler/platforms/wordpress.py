@@ -75,6 +75,7 @@ class WordPressSpider(NewsSpider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._rest_mode = "off"  # "full": whole entries; "ids": the cheap listing
+        self._rest_route = False  # True: the API answered only as /?rest_route=
 
     def external_id_from_url(self, url: str) -> str | None:
         return super().external_id_from_url(url) or wordpress_post_id(url)
@@ -85,7 +86,12 @@ class WordPressSpider(NewsSpider):
     # --- REST listing ----------------------------------------------------------------
 
     def rest_url(self, endpoint: str = "posts", **params: Any) -> str:
-        base = self.absolute(self.rest_api or "/wp-json/wp/v2/") + endpoint
+        path = (self.rest_api or "/wp-json/wp/v2/") + endpoint
+        if self._rest_route:
+            # Sites without pretty permalinks answer the API only as /?rest_route=/wp/v2/...
+            route = "/" + path.removeprefix("/wp-json/").lstrip("/")
+            return f"{self.absolute('/')}?{urlencode({'rest_route': route, **params}, safe=',:/')}"
+        base = self.absolute(path)
         return f"{base}?{urlencode(params, safe=',:')}" if params else base
 
     def main_discovery(self) -> Iterator[scrapy.Request]:
@@ -161,6 +167,11 @@ class WordPressSpider(NewsSpider):
         page = response.meta["page"]
         posts = self.rest_json(response)
         if posts is None:
+            if page == 1 and response.status == 404 and not self._rest_route:
+                self._rest_route = True  # no /wp-json/ route: try the plain-permalink form
+                self.inc("rest/rest_route_tried")
+                yield self.rest_page_request(1)
+                return
             if page == 1:
                 yield from self.rest_refused(f"HTTP {response.status}, {len(response.body)} bytes")
             elif response.status == 400:
