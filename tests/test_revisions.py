@@ -13,6 +13,7 @@ import pytest
 import zstandard
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from crawler.db.revisions import (
     LOCK_BUCKETS,
@@ -228,7 +229,7 @@ def test_other_fields_never_make_a_revision(engine, change):
 def test_revisions_are_append_only_in_the_database(engine):
     rec(engine, item(T0))
     for sql in ("UPDATE article_revisions SET title = 'x'", "DELETE FROM article_revisions"):
-        with pytest.raises(Exception), engine.begin() as conn:  # noqa: B017 - trigger error type is h1a's
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(text(sql))
     assert revisions(engine)[0].title == "القوات تدخل المدينة"
 
@@ -386,7 +387,7 @@ def test_stale_observation_makes_no_revision_but_keeps_new_urls(engine):
 def test_many_spellings_of_one_url_are_one_article(engine):
     spellings = [
         URL,  # raw Arabic slug
-        f"{BASE}/2026/03/{quote(SLUG)}/".lower().replace("https://euphratespost.net", BASE),
+        f"{BASE}/2026/03/{quote(SLUG).lower()}/",  # lower-case percent-encoding
         f"{BASE}/2026/03/{quote(SLUG)}/",  # upper-case percent-encoding
         f"{BASE}/2026/03/{SLUG}/?utm_source=facebook&utm_campaign=x",
         f"{BASE}/2026/03/{SLUG}",  # no trailing slash
