@@ -195,6 +195,9 @@ def record(
     ``observed_at``; ties keep batch order). Raises ValueError on an observation that breaks
     the items contract (naive datetime, a Gone status other than 404/410/200) before
     writing anything.
+
+    Call it once per transaction: its locks are taken in one global order only within a
+    call, so a second call in the same transaction could deadlock with another writer.
     """
     stats = RecordStats()
     if not observations:
