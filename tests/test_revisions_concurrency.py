@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from crawler.db.revisions import SiteInfo, ensure_site, record
-from crawler.items import ArticleItem, Observation
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation
 
 SITE = "furatpost"
 BASE = "https://euphratespost.net"
@@ -163,3 +163,23 @@ def test_overlapping_batches_in_opposite_orders_never_deadlock(engine):
     assert len(numbers) == n
     assert all(nos == list(range(1, 2 * 8 + 1)) for nos in numbers.values()), numbers
     assert_consistent(engine)
+
+
+def test_racing_gone_and_seen_record_each_removal_and_restoration_once(engine):
+    url = f"{BASE}/2026/03/خبر-محذوف/"
+    with engine.begin() as conn:
+        record(conn, [item(T0 - timedelta(hours=1), "أصل", ext="7", url=url)])
+
+    def work(t: int, r: int) -> list[Observation]:
+        at = T0 + timedelta(minutes=r)
+        # Even rounds: every writer sees the article gone; odd rounds: every writer sees it back.
+        if r % 2 == 0:
+            return [ArticleGone(SITE, url, at, 404, "http 404")]
+        return [ArticleSeen(SITE, at, external_id="7")]
+
+    race(engine, work)
+    with engine.connect() as conn:
+        kinds = conn.execute(text("SELECT kind FROM article_events ORDER BY id")).scalars().all()
+        removed_at = conn.execute(text("SELECT removed_at FROM articles")).scalar_one()
+    assert kinds == ["removed", "restored"] * (ROUNDS // 2)
+    assert removed_at is None
