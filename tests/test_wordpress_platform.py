@@ -290,3 +290,10 @@ def test_rest_urls_pretty_and_plain_permalinks():
     spider._rest_route = True
     assert spider.rest_url("posts/7") == f"{HOST}/?rest_route=/wp/v2/posts/7"
     assert spider.rest_url(page=2) == f"{HOST}/?rest_route=/wp/v2/posts&page=2"
+
+
+def test_spider_registry():
+    from crawler.spiders import schedules, spider_classes
+
+    assert spider_classes()["furatpost"] is FuratPostSpider
+    assert schedules()["furatpost"] == FuratPostSpider.schedule
