@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
+import http.server
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -86,6 +90,16 @@ class SyntheticSpider(scrapy.Spider):
             yield ArticleSeen(site="synthetic", observed_at=now, external_id=str(i))
         if getattr(self, "plain", ""):
             yield {"not": "an observation"}  # other pipelines' business: passes untouched
+        if getattr(self, "http", ""):
+            # As production spiders do: items come from responses, not from start().
+            port = _serve()
+            for i in range(first, first + count):
+                yield scrapy.Request(
+                    f"http://127.0.0.1:{port}/{i}",
+                    cb_kwargs={"version": version},
+                    meta={"allow_offsite": True},  # allowed_domains name the real site
+                )
+            return
         for n, i in enumerate(range(first, first + count)):
             item = synthetic_item(i, version=version)
             if i == bad:
@@ -115,6 +129,29 @@ class SyntheticSpider(scrapy.Spider):
                     await asyncio.sleep(0.05)
                 self.crawler.stats.set_value("test/articles_after_pause", found)
 
+    def parse(self, response, version: int = 0):
+        yield synthetic_item(int(response.url.rsplit("/", 1)[1]), version=version)
+
+
+class _Page(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"<html><body>ok</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _serve() -> int:
+    """A local HTTP server on a free port, in a thread of this crawl process."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server.server_address[1]
+
 
 def _indices(spec: str) -> list[int]:
     return [int(x) for x in spec.split(",") if x]
@@ -138,6 +175,7 @@ def main() -> None:
     parser.add_argument("-s", action="append", default=[], dest="settings")
     parser.add_argument("-a", action="append", default=[], dest="args")
     opts = parser.parse_args()
+    faulthandler.register(signal.SIGUSR1)  # a hung test crawl can be asked for its stacks
 
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
@@ -146,6 +184,11 @@ def main() -> None:
         {"pipelines.dedupe.DedupePipeline": 500, "pipelines.store.StorePipeline": 900},
     )
     settings.set("LOG_LEVEL", "INFO")
+    # Only a local server is crawled: no politeness delays, no robots.txt.
+    settings.set("ROBOTSTXT_OBEY", False)
+    settings.set("DOWNLOAD_DELAY", 0)
+    settings.set("AUTOTHROTTLE_ENABLED", False)
+    settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 8)
     for pair in opts.settings:
         key, _, value = pair.partition("=")
         settings.set(key, value, priority="cmdline")
