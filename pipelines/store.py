@@ -18,6 +18,9 @@ committed but not yet deleted from the spool is harmless when replayed again.
 A batch the database *rejects* (not an outage: bad data, a bug) is retried item by item so
 the good ones are stored; the rejected ones go to ``spool/failed/`` and count as
 ``store/errors`` (and make the crawl run "failed").
+
+What is in memory is lost only on a forced stop (a second Ctrl-C, SIGKILL): at most the
+buffer and two queued batches, which the next crawl observes again.
 """
 
 from __future__ import annotations
@@ -33,12 +36,13 @@ from typing import Any, Self
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError
 
 from crawler import spool
 from crawler.config import spool_dir
 from crawler.db import revisions
+from crawler.db.models import CrawlRun
 from crawler.db.revisions import SiteInfo
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation
 from crawler.runs import RUN_ID_STAT
@@ -344,10 +348,6 @@ def _existing_run(conn: Any, run_id: int | None) -> int | None:
     # A spool file may outlive its crawl_runs row (another database, a purge).
     if run_id is None:
         return None
-    from sqlalchemy import select
-
-    from crawler.db.models import CrawlRun
-
     return conn.scalar(select(CrawlRun.id).where(CrawlRun.id == run_id))
 
 
