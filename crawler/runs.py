@@ -79,7 +79,9 @@ def json_safe(value: Any) -> Any:
 
 
 def spider_args(spider: Spider) -> dict[str, Any]:
-    """What ``-a name=value`` set on the spider (instance attributes), JSON-safe."""
+    """The spider's arguments as it understood them, JSON-safe: its instance attributes
+    (every ``-a name=value``, converted if the spider converts it, plus defaults its
+    ``__init__`` sets). Scrapy does not keep the raw ``-a`` strings."""
     args = {}
     for key, value in vars(spider).items():
         if key.startswith("_") or key in _SPIDER_INTERNALS:
