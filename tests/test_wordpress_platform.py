@@ -209,7 +209,12 @@ def test_unchanged_means_not_newer_than_the_archived_version():
     article = known()
     assert spider.is_unchanged(T0, article)
     assert spider.is_unchanged(T0 + timedelta(milliseconds=900), article)  # precision
-    assert not spider.is_unchanged(T0 + timedelta(seconds=5), article)
+    # Newer than the archived version but older than our last check (a modified-date bump
+    # without a content change, already fetched once): not fetched again.
+    assert spider.is_unchanged(T0 + timedelta(hours=5), article)
+    assert not spider.is_unchanged(article.last_checked_at + timedelta(seconds=5), article)
+    # Within the margin before the last check: the check may have seen a cached page.
+    assert not spider.is_unchanged(article.last_checked_at - timedelta(minutes=1), article)
     assert not spider.is_unchanged(None, article)  # no lastmod: fetch (conditionally)
     assert not spider.is_unchanged(T0, known(removed=T0))  # listed again: maybe restored
     # A page without a declared modified date: compared with the last check.

@@ -7,6 +7,7 @@ trailing slash never make two articles.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -46,6 +47,8 @@ def strip_tracking(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
 
 
+# Hot in the store path (several calls per item); URLs repeat across batches and crawls.
+@lru_cache(maxsize=65536)
 def url_key(url: str) -> str:
     """Identity form of ``url``: ``host/path?query`` with encodings unified.
 

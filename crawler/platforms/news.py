@@ -57,6 +57,10 @@ logger = logging.getLogger(__name__)
 
 # A listed lastmod within this of the archived modified_at counts as the same version.
 MODIFIED_TOLERANCE = timedelta(seconds=1)
+# A lastmod this long before our last check was already visible to that check. The margin
+# covers clock skew and page caches; without the last check as a reference, a site that
+# bumps its modified date without changing the content would be refetched on every crawl.
+CHECKED_MARGIN = timedelta(minutes=10)
 PROGRESS_INTERVAL = 10.0  # seconds between progress lines
 # since=recent looks back this far before the newest archived modification (clock skew,
 # posts published with a slightly older date).
@@ -281,7 +285,8 @@ class NewsSpider(scrapy.Spider):
         """The listing's lastmod says the archived version is current."""
         if listed is None or self.refetch or known.removed_at is not None:
             return False
-        reference = known.modified_at or known.last_checked_at
+        checked = known.last_checked_at - CHECKED_MARGIN
+        reference = max(known.modified_at, checked) if known.modified_at else checked
         return listed <= reference + MODIFIED_TOLERANCE
 
     # --- start and listing bookkeeping -----------------------------------------------
