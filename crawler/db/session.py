@@ -9,6 +9,7 @@ Migrations run through Alembic under a PostgreSQL advisory lock (taken in
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -116,7 +117,9 @@ def alembic_config(url: str | None = None) -> Config:
     """An Alembic Config built in code (no alembic.ini needed), bound to ``url``."""
     from alembic.config import Config
 
-    config = Config()
+    # Alembic's default stdout is the sys.stdout of the moment alembic.config was first
+    # imported (a default argument); a replaced or closed stream would break its messages.
+    config = Config(stdout=sys.stdout)
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
     if url is not None:
