@@ -313,6 +313,24 @@ def test_profile_byline_and_boilerplate_additions():
     assert got.body_text == "\n\n".join(PARAGRAPHS[:2])
 
 
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "<p>شارك المقال: فيسبوك تويتر واتساب</p>",
+        "<p>Share this: Facebook Twitter Telegram</p>",
+        "<p>فيسبوك | تويتر | واتس اب</p>",
+        "<p>اقرأ أيضاً: <a href='/x/'>خبر آخر</a></p>",
+        "<p><a href='/x/'>إقرأ أيضا: خبر آخر</a></p>",
+        "<h3>مواد ذات صلة</h3><p><a href='/y/'>خبر أول</a></p><p><a href='/z/'>خبر ثان</a></p>",
+        "<figure><img src='/a.jpg'><figcaption>صورة من الأرشيف</figcaption></figure>",
+    ],
+)
+def test_inline_junk_without_theme_classes_is_dropped(junk):
+    content = f"<p>{PARAGRAPHS[0]}</p>{junk}<p>{PARAGRAPHS[1]}</p>"
+    got = extract_article(wp_page(content=content), "https://example.net/archives/555", FETCHED)
+    assert got.body_text == "\n\n".join(PARAGRAPHS[:2])
+
+
 def test_related_block_mid_content_is_dropped_not_the_rest():
     content = (
         f"<p>{PARAGRAPHS[0]}</p><h3>قد يعجبك أيضاً</h3>"

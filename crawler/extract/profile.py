@@ -105,6 +105,12 @@ DEFAULT_REMOVE_SELECTORS: tuple[str, ...] = (
     "#respond",
 )
 
+# Labels of share buttons (text left when a theme's share block is not recognised by class).
+_SHARE_LABEL = (
+    r"(?:tweet|share|print|e-?mail|whatsapp|facebook|twitter|telegram|linkedin|pinterest|"
+    r"طباعة|مشاركة|تغريد|تويتر|فيسبوك|فيس\s?بوك|واتساب|واتس\s?اب|تلغرام|تيليجرام|تيلغرام)"
+)
+
 # Paragraphs that are never article text (matched at the start of a tidied paragraph).
 DEFAULT_BOILERPLATE: tuple[str, ...] = (
     r"[اإ]قر[أا]\s+[أا]يض[اًآ]*",  # "اقرأ أيضاً" / "إقرأ أيضا" ...
@@ -117,15 +123,15 @@ DEFAULT_BOILERPLATE: tuple[str, ...] = (
     # boilerplate, not the end of the body: plugins put such blocks mid-content too.
     r"قد\s+يع[جح]بك\s+[أا]يض[اًآ]*",
     r"you\s+may\s+also\s+like",
-    r"شارك(?:\s+(?:هذا|هذه|المقال|الخبر|على))?\s*[:：]?\s*$",
+    # A share line: "شارك المقال:" / "Share this:" alone or followed only by button labels,
+    # or a paragraph made only of share-button labels.
+    rf"(?:شارك(?:\s+(?:هذا|هذه|المقال|الخبر|المادة|على))*|share(?:\s+(?:this|on))*)"
+    rf"\s*[:：]?\s*(?:{_SHARE_LABEL}[\s|/•·،,:-]*)*$",
+    rf"(?:{_SHARE_LABEL}[\s|/•·،,-]*)+$",
     r"شارك\s+(?:هذا|هذه)\s+(?:المقال|الخبر|المادة)",
     r"تابعونا\s+على",
     r"للمزيد\s+من\s+الأخبار\s+تابعونا",
     r"بإمكانك\s+البحث\s+[أا]يض[اً]*\s+عن",
-    r"share(?:\s+this|\s+on)?\s*[:：]?\s*$",
-    # A paragraph made only of share-button labels.
-    r"(?:(?:tweet|share|print|e-?mail|whatsapp|facebook|twitter|telegram|linkedin|pinterest|"
-    r"طباعة|مشاركة|تغريد|تويتر|فيسبوك|فيس بوك|واتساب|واتس اب|تلغرام|تيليجرام|تيلغرام)[\s|/•·،,-]*)+$",
     r"read\s+(?:more|also)\b",
     r"related\s*(?:posts|articles)?\s*:",
 )
