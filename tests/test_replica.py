@@ -23,7 +23,10 @@ from crawler.replica.slugs import encode_lower, wp_slugify
 from crawler.replica.world import load_data
 
 SEED_ID = 31842
-SEED_FILE = "/work/shared/seeds/furatpost-article-scrape.txt"
+# The shared seed scrape, next to the project checkout (../shared/seeds/).
+SEED_FILE = os.path.join(
+    os.path.dirname(__file__), "..", "..", "shared", "seeds", "furatpost-article-scrape.txt"
+)
 BASE = "https://euphratespost.net"
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 _CTX = ssl._create_unverified_context()

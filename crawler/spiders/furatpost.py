@@ -2,7 +2,7 @@
 
 Body paragraphs start with a byline ("فرات بوست / أخبار", "*فرات بوست/ خاص") and carry
 "مواد ذات صلة:" link blocks; the page ends with a view counter, "0 تعليق" and
-"المقال التالي" (see /work/shared/SITES.md). Former name: "شبكة ديرالزور تذبح بصمت".
+"المقال التالي" (as seen in public material on the site). Former name: "شبكة ديرالزور تذبح بصمت".
 """
 
 from crawler.extract.profile import ExtractionProfile
