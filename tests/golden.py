@@ -36,20 +36,6 @@ from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile, spider_p
 from crawler.extract.text import join_paragraphs
 
 FIXTURES = Path(__file__).parent / "fixtures"
-FIELDS = (
-    "title",
-    "subtitle",
-    "body_text",
-    "authors",
-    "published_at",
-    "modified_at",
-    "section",
-    "tags",
-    "image_url",
-    "language",
-    "canonical_url",
-    "external_id",
-)
 REPLICA_FETCHED_AT = "2026-11-25T00:00:00+00:00"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -77,6 +78,28 @@ def page_requests(replica: Replica, site: WordPressSite) -> list[str]:
     ]
 
 
+def assert_snapshots_reextract(db: str) -> int:
+    """Every revision's stored snapshot, re-extracted, gives the revision's fields."""
+    from crawler.extract.page import REVISION_FIELDS
+    from crawler.extract.snapshot import reextract
+
+    found = rows(
+        db,
+        "SELECT r.*, s.url AS s_url, s.headers, s.body, s.compression, s.fetched_at AS s_at "
+        "FROM article_revisions r JOIN page_snapshots s ON s.id = r.snapshot_id",
+    )
+    for rev in found:
+        stored = SimpleNamespace(
+            url=rev.s_url, headers=rev.headers, body=rev.body, compression=rev.compression,
+            fetched_at=rev.s_at,
+        )  # fmt: skip
+        site, again = reextract(stored)
+        assert site == "furatpost"
+        for name in REVISION_FIELDS:
+            assert getattr(again, name) == getattr(rev, name), (rev.s_url, name)
+    return len(found)
+
+
 def paragraphs(site: WordPressSite, post_id: int) -> str:
     return "\n\n".join(site.get(post_id).paragraphs)
 
@@ -111,6 +134,8 @@ def test_rest_first_crawl_recrawl_edit_delete_retitle(make_database, tmp_path):
         # Feed links carry utm_ parameters: kept as URLs of the same article.
         newest = max(ids, key=lambda i: site.get(i).modified_gmt)
         assert any("utm_source=rss" in u for u in urls_of(db, article(db, newest).id))
+        # The stored snapshot of each revision (its REST entry) re-extracts to the revision.
+        assert assert_snapshots_reextract(db) == len(ids)
 
         # 2. Unchanged recrawl: the cheap id listing only; no revision, no page refetched.
         second = crawl(db, replica, tmp_path)
@@ -237,6 +262,8 @@ def test_fallback_sitemaps_faults_since(make_database, tmp_path):
             assert got.body_text == paragraphs(site, post_id), post_id
         seed = article(db, SEED_ID)  # from its page this time, not REST
         assert seed.body_text == paragraphs(site, SEED_ID) and seed.authors == ["admindiaa"]
+        # Stored pages (the windows-1256 one included) re-extract to their revisions.
+        assert assert_snapshots_reextract(db) == len(stored)
 
         # Recrawl: sitemap lastmod says unchanged, so no page is refetched; the two pages that
         # failed come now; a retitle's old URL redirects to the new slug: the same article.

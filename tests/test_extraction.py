@@ -8,10 +8,10 @@ from functools import cache
 
 import lxml.html
 import pytest
-from golden import FIELDS, Case, derive, discover, profile_for_spider
+from golden import Case, derive, discover, profile_for_spider
 
 from crawler.extract.html import sanitize_html
-from crawler.extract.page import NotAnArticle, extract_article
+from crawler.extract.page import FIELDS, NotAnArticle, extract_article
 from crawler.extract.profile import ExtractionProfile
 from crawler.extract.text import content_hash
 from crawler.extract.wordpress import extract_rest_post
@@ -108,64 +108,16 @@ def test_structured_data_missing_falls_back_to_theme_markup():
 # --- WordPress REST ---------------------------------------------------------------------
 
 
-def rest_post(world, article) -> dict:
-    """A /wp-json/wp/v2/posts/<id>?_embed object as WordPress shapes it."""
-    from crawler.replica.themes import furatpost as theme
-
-    author = world.authors[article.author]
-    terms = [
-        [
-            {"id": world.categories[c].id, "name": world.categories[c].name, "taxonomy": "category"}
-            for c in article.categories
-        ],
-        [{"id": world.term_for_tag(t).id, "name": t, "taxonomy": "post_tag"} for t in article.tags],
-    ]
-    embedded = {
-        "author": [{"id": author.id, "name": author.name, "slug": author.slug}],
-        "wp:term": terms,
-    }
-    if article.featured_image:
-        embedded["wp:featuredmedia"] = [
-            {"source_url": theme.upload_url(world, article.featured_image["file"])}
-        ]
-    fmt = "%Y-%m-%dT%H:%M:%S"
-    return {
-        "id": article.id,
-        "date": world.local(article.date_gmt).strftime(fmt),
-        "date_gmt": article.date_gmt.strftime(fmt),
-        "modified": world.local(article.modified_gmt).strftime(fmt),
-        "modified_gmt": article.modified_gmt.strftime(fmt),
-        "guid": {"rendered": f"https://{world.host}/?p={article.id}"},
-        "slug": article.slug,
-        "status": "publish",
-        "type": "post",
-        "link": theme.permalink(world, article),
-        "title": {"rendered": theme.texturize(article.title)},
-        "content": {"rendered": theme.content_html(world, article), "protected": False},
-        "excerpt": {"rendered": f"<p>{theme.excerpt(article)}</p>\n", "protected": False},
-        "author": author.id,
-        "_embedded": embedded,
-    }
-
-
 def test_rest_and_page_give_the_same_revision_fields():
-    from crawler.replica.themes import furatpost as theme
-    from crawler.replica.world import Article, World, load_data
+    from crawler.replica.wordpress import WordPressSite
 
-    data = load_data("furatpost")
-    world = World(
-        data["site"],
-        [Article.from_json(p) for p in data["posts"]],
-        data["authors"],
-        data["categories"],
-        data["tags"],
-    )
+    site = WordPressSite.furatpost()  # the REST entries and pages the replica serves
     profile = profile_for_spider("furatpost")
-    for article in world.published():
+    for article in site.published():
         page = extract_article(
-            theme.render_article(world, article), theme.permalink(world, article), FETCHED, profile
+            site.render_article(article.id), site.permalink(article.id), FETCHED, profile
         )
-        rest = extract_rest_post(rest_post(world, article), FETCHED, profile)
+        rest = extract_rest_post(site.rest_post(article.id), FETCHED, profile)
         assert rest.external_id == page.external_id == str(article.id)
         assert rest.body_text == page.body_text
         for name in ("title", "authors", "section", "tags", "image_url", "canonical_url"):
@@ -176,7 +128,7 @@ def test_rest_and_page_give_the_same_revision_fields():
         assert content_hash(**{k: getattr(rest, k) for k in keys}) == content_hash(
             **{k: getattr(page, k) for k in keys}
         )
-        assert f"https://{world.host}/?p={article.id}" in rest.urls
+        assert f"https://{site.host}/?p={article.id}" in rest.urls
 
 
 def test_rest_local_dates_and_rejections():
@@ -409,7 +361,7 @@ def test_cli_extract_prints_one_json_object(capsys):
     import json
 
     from crawler.cli import main
-    from crawler.cli.extract import OUTPUT_KEYS
+    from crawler.cli.extract import output_keys
 
     case = seed_case()
     status = main(
@@ -417,7 +369,7 @@ def test_cli_extract_prints_one_json_object(capsys):
     )
     out = json.loads(capsys.readouterr().out)
     assert status == 0
-    assert tuple(out) == OUTPUT_KEYS
+    assert tuple(out) == output_keys()
     assert out["site"] == "furatpost"
     assert {k: out[k] for k in FIELDS} == case.expected
 
@@ -431,6 +383,47 @@ def test_cli_extract_not_an_article_exits_2(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1 and "challenge" in captured.err
+
+
+def test_cli_extract_rest_post_json(tmp_path, capsys):
+    import json
+
+    from crawler.cli import main
+    from crawler.replica.wordpress import WordPressSite
+
+    site = WordPressSite.furatpost()
+    saved = tmp_path / "post.json"
+    saved.write_text(json.dumps(site.rest_post(31842), ensure_ascii=False), encoding="utf-8")
+    url = "https://euphratespost.net/wp-json/wp/v2/posts/31842"
+    assert main(["extract", str(saved), "--url", url]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["authors"] == ["admindiaa"] and out["external_id"] == "31842"
+    assert out["body_text"] == "\n\n".join(site.get(31842).paragraphs)
+
+
+def test_reextract_stored_snapshot_rows():
+    """A page_snapshots row (zstd body, stored headers) re-extracts as the spider extracted."""
+    from types import SimpleNamespace
+
+    import zstandard
+
+    from crawler.extract.snapshot import reextract
+
+    case = next(c for c in CASES if c.name.endswith("_31842_cp1256"))
+    row = SimpleNamespace(
+        url=case.url,
+        headers={"content-type": "text/html"},  # the charset only in <meta>
+        body=zstandard.ZstdCompressor().compress(case.html()),
+        compression="zstd",
+        fetched_at=case.fetched_at,
+    )
+    site, got = reextract(row)
+    assert site == "furatpost" and got.fields() == case.expected
+    # A charset in the stored Content-Type wins over <meta>, as it did for the crawl.
+    utf8 = seed_case()
+    row.body, row.compression = utf8.html(), None
+    row.headers = {"Content-Type": "text/html; charset=UTF-8"}
+    assert reextract(row)[1].fields() == utf8.expected
 
 
 def test_cli_extract_unknown_site(tmp_path, capsys):

@@ -1,5 +1,8 @@
 """``akhbar extract FILE --url URL``: the article in a saved page, as its spider extracts it.
 
+The same code re-extracts archived snapshots (``crawler.extract.snapshot``): a saved page,
+or a WordPress REST post entry as a REST crawl stores it.
+
 Prints one JSON object (keys named as the ``article_revisions`` columns plus ``site``,
 ``canonical_url`` and ``external_id``; datetimes ISO 8601 with their offset). Exits 2 with a
 one-line reason when the page is not an article. Works offline.
@@ -14,21 +17,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-OUTPUT_KEYS = (
-    "title",
-    "subtitle",
-    "body_text",
-    "authors",
-    "published_at",
-    "modified_at",
-    "section",
-    "tags",
-    "image_url",
-    "language",
-    "site",
-    "canonical_url",
-    "external_id",
-)
+
+def output_keys() -> tuple[str, ...]:
+    """The printed keys, in order: the ``article_revisions`` columns, then site and identity."""
+    from crawler.extract.page import REVISION_FIELDS  # not at import: every command loads this
+
+    return (*REVISION_FIELDS, "site", "canonical_url", "external_id")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print the article in a saved page as JSON",
         description="Extract the article in a saved page (.html or .html.gz) as its spider would.",
     )
-    parser.add_argument("file", type=Path, help="saved page, .html or .html.gz")
+    parser.add_argument("file", type=Path, help="saved page (.html or .html.gz) or REST post JSON")
     parser.add_argument("--url", required=True, help="the URL the page was fetched from")
     parser.add_argument("--site", default=None, help="spider name (default: from the URL's host)")
     parser.add_argument(
@@ -58,8 +52,8 @@ def read_page(path: Path) -> bytes:
 def run(args: argparse.Namespace) -> int:
     from crawler.cli import CommandError
     from crawler.extract.dates import parse_iso_datetime
-    from crawler.extract.page import NotAnArticle, extract_article
-    from crawler.extract.profile import profile_for
+    from crawler.extract.page import NotAnArticle
+    from crawler.extract.snapshot import extract_snapshot
 
     try:
         data = read_page(args.file)
@@ -72,15 +66,15 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"--fetched-at is not an ISO 8601 time: {args.fetched_at}")
         fetched_at = parsed
     try:
-        site, profile = profile_for(args.url, args.site)
+        site, article = extract_snapshot(
+            data, args.url, fetched_at, site=args.site, encoding=args.encoding
+        )
     except KeyError as exc:
         raise CommandError(str(exc.args[0])) from exc
-    try:
-        article = extract_article(data, args.url, fetched_at, profile, encoding=args.encoding)
     except NotAnArticle as exc:
         print(f"akhbar: not an article: {exc}", file=sys.stderr)
         return 2
     out = article.fields()
     out["site"] = site
-    print(json.dumps({k: out[k] for k in OUTPUT_KEYS}, ensure_ascii=False, indent=2))
+    print(json.dumps({k: out[k] for k in output_keys()}, ensure_ascii=False, indent=2))
     return 0

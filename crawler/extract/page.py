@@ -63,6 +63,22 @@ _LISTING_PATH = re.compile(
 )
 
 
+# What an extraction answers: the ``article_revisions`` columns it fills, then identity.
+REVISION_FIELDS = (
+    "title",
+    "subtitle",
+    "body_text",
+    "authors",
+    "published_at",
+    "modified_at",
+    "section",
+    "tags",
+    "image_url",
+    "language",
+)
+FIELDS = (*REVISION_FIELDS, "canonical_url", "external_id")
+
+
 class NotAnArticle(Exception):
     """The page is not an article; ``reason`` is one short word.
 
@@ -814,6 +830,8 @@ def _link_density(body: CleanBody) -> float:
 __all__ = [
     "EXTRACTOR",
     "EXTRACTOR_VERSION",
+    "FIELDS",
+    "REVISION_FIELDS",
     "ExtractedArticle",
     "NotAnArticle",
     "decode_html",

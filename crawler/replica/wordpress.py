@@ -163,6 +163,10 @@ class WordPressSite(World):
         """The article page HTML as served now (for golden fixtures)."""
         return self._article_page(self._require(post_id)).decode("utf-8")
 
+    def rest_post(self, post_id: int, embed: bool = True) -> dict[str, Any]:
+        """The post's ``/wp-json/wp/v2/posts/<id>`` object as served now (``?_embed``)."""
+        return self._rest_object(self._require(post_id), embed)
+
     # -- dispatch ------------------------------------------------------------------------
 
     def handle(self, req: Request) -> Response:
