@@ -204,6 +204,32 @@ def test_declaration():
     assert issubclass(FuratPostSpider, WordPressSpider)
 
 
+def test_politeness_by_default():
+    import os
+    import subprocess
+    import sys
+
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    assert settings.getbool("ROBOTSTXT_OBEY") and settings.getbool("AUTOTHROTTLE_ENABLED")
+    assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") <= 2
+    assert settings.getfloat("DOWNLOAD_DELAY") > 0
+    middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
+    assert middlewares["crawler.middlewares.BackoffRetryMiddleware"]  # honours Retry-After
+    assert middlewares["scrapy.downloadermiddlewares.retry.RetryMiddleware"] is None
+    # An honest User-Agent naming a contact URL the operator can set.
+    env = {**os.environ, "AKHBAR_CONTACT_URL": "https://archive.example.org/contact"}
+    agent = subprocess.run(
+        [sys.executable, "-m", "scrapy", "settings", "--get", "USER_AGENT"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert agent.startswith("akhbar/") and "+https://archive.example.org/contact" in agent
+
+
 def test_unchanged_means_not_newer_than_the_archived_version():
     spider = FuratPostSpider()
     article = known()
