@@ -264,6 +264,24 @@ def test_candidates_merge_feed_and_sitemap_spellings():
     assert {feed_link, f"{HOST}/?p=31842"} <= candidate.urls
 
 
+def test_unchanged_is_observed_when_listed_not_when_decided(monkeypatch):
+    """A listing read over many minutes: an ArticleSeen carries the time its entry was read,
+    so an edit made after that read is not taken as already checked by the next crawl."""
+    from crawler.items import ArticleSeen
+    from crawler.platforms import news
+
+    spider = FuratPostSpider()
+    spider.inc = lambda *args, **kwargs: None
+    spider._index_known([known(1, "100", f"{HOST}/a/")])
+    spider._rest_mode, spider._authoritative = "ids", True  # as after REST page 1
+    listed = T0 + timedelta(days=2)
+    monkeypatch.setattr(news, "utcnow", lambda: listed)
+    spider.rest_listed({"id": 100, "modified_gmt": "2024-05-01T12:00:00", "link": f"{HOST}/a/"})
+    monkeypatch.setattr(news, "utcnow", lambda: listed + timedelta(minutes=40))
+    (seen,) = [o for o in spider.decide() if isinstance(o, ArticleSeen)]
+    assert seen.observed_at == listed and seen.external_id == "100"
+
+
 def test_known_articles_matched_by_id_url_or_shortlink():
     spider = FuratPostSpider()
     by_id, by_url, by_shortlink = (

@@ -111,6 +111,10 @@ class Candidate:
     published: datetime | None = None
     urls: set[str] = field(default_factory=set)  # every spelling seen (feed utm links, ?p=ID)
     source: str = ""
+    # When the listing said so (candidates are made as listing responses arrive). An
+    # ArticleSeen is observed then, not when the decision runs: a long listing must not
+    # vouch for edits made while it was being read.
+    listed_at: datetime = field(default_factory=lambda: utcnow())
 
 
 @dataclass(slots=True)
@@ -422,6 +426,7 @@ class NewsSpider(scrapy.Spider):
             existing.lastmod = candidate.lastmod
         existing.external_id = existing.external_id or candidate.external_id
         existing.published = existing.published or candidate.published
+        existing.listed_at = min(existing.listed_at, candidate.listed_at)
 
     # --- sitemaps --------------------------------------------------------------------
 
@@ -555,7 +560,7 @@ class NewsSpider(scrapy.Spider):
                 self._tick()
                 yield ArticleSeen(
                     site=self.name,
-                    observed_at=utcnow(),
+                    observed_at=candidate.listed_at,
                     external_id=known.external_id or candidate.external_id,
                     url=candidate.url,
                     modified_at=candidate.lastmod,
