@@ -3,9 +3,9 @@
 At ``spider_opened`` a row is inserted (status ``running``) and its id is published as the
 stat ``crawl_run/id``, which the store pipeline passes to ``revisions.record``. At
 ``spider_closed`` the row gets its end: ``finished_at``, ``status``, ``finish_reason`` and
-every crawl stat (docs/crawl-stats.md lists ours). A database that cannot be reached never
-stops the crawl: the store pipeline spools, and the row is written at close if the database
-is back by then.
+every crawl stat, with the run's ``summary/*`` counters (docs/crawl-stats.md lists ours).
+A database that cannot be reached never stops the crawl: the store pipeline spools, and
+the row is written at close if the database is back by then.
 """
 
 from __future__ import annotations
@@ -41,6 +41,18 @@ NORMAL_REASONS = frozenset(
 )
 # Counters that mean the crawl did not do its job even though it ran to the end.
 FAILURE_STATS = ("spider_exceptions/count", "store/errors")
+
+# The run's summary (issue 2's counters), written as ``summary/<name>`` and always present,
+# 0 included: each is the sum of the detailed counters listed (docs/crawl-stats.md).
+SUMMARY_STATS: dict[str, tuple[str, ...]] = {
+    "new": ("store/new",),
+    "revised": ("store/revised",),
+    "unchanged": ("store/unchanged", "store/seen"),
+    "removed": ("store/removed",),
+    "dropped": ("item_dropped_count",),
+    "blocked": ("spider/blocked",),
+    "errors": ("store/errors", "spider_exceptions/count", "spider/errors"),
+}
 _SPIDER_INTERNALS = frozenset({"crawler", "settings"})
 
 
@@ -61,6 +73,14 @@ def run_status(reason: str, stats: Mapping[str, Any], spider: Spider | None = No
     if any(stats.get(key) for key in FAILURE_STATS):
         return "failed"
     return "finished"
+
+
+def summary(stats: Mapping[str, Any]) -> dict[str, int]:
+    """``summary/new`` ... ``summary/errors`` from the detailed counters (missing = 0)."""
+    return {
+        f"summary/{name}": sum(int(stats.get(key) or 0) for key in keys)
+        for name, keys in SUMMARY_STATS.items()
+    }
 
 
 def json_safe(value: Any) -> Any:
@@ -123,6 +143,9 @@ class CrawlRunRecorder:
         logger.info("crawl run %d", self.run_id)
 
     async def spider_closed(self, spider: Spider, reason: str) -> None:
+        # Into the stats collector too, so Scrapy's closing stats dump shows them.
+        for key, value in summary(self.crawler.stats.get_stats()).items():
+            self.crawler.stats.set_value(key, value)
         stats = self.crawler.stats.get_stats()
         values = {
             "finished_at": stats.get("finish_time") or datetime.now(UTC),

@@ -15,7 +15,7 @@ import scrapy
 from sqlalchemy import text
 from store_crawl import finish, run_crawl
 
-from crawler.runs import json_safe, run_status, spider_args
+from crawler.runs import json_safe, run_status, spider_args, summary
 
 
 def row(engine, sql: str, **params):
@@ -51,6 +51,16 @@ def test_a_crawl_records_its_run(engine, database_url, tmp_path):
     assert run.pid not in (None, os.getpid())
     assert before - timedelta(seconds=5) < run.started_at < run.finished_at <= datetime.now(UTC)
     assert run.stats["store/new"] == 30
+    # issue 2's counters, always present (0 included) under summary/
+    assert {k: v for k, v in run.stats.items() if k.startswith("summary/")} == {
+        "summary/new": 30,
+        "summary/revised": 0,
+        "summary/unchanged": 0,
+        "summary/removed": 0,
+        "summary/dropped": 0,
+        "summary/blocked": 0,
+        "summary/errors": 0,
+    }
     assert run.stats["item_scraped_count"] == 30
     assert run.stats["crawl_run/id"] == run_id
     assert datetime.fromisoformat(run.stats["start_time"]) <= run.finished_at
@@ -117,6 +127,27 @@ def test_run_status(reason, stats, expected):
 def test_spider_can_say_it_skipped():
     spider = _Spider(skip_reason="site down for maintenance")
     assert run_status("finished", {}, spider) == "skipped"
+
+
+def test_summary_sums_the_detailed_counters():
+    stats = {
+        "store/unchanged": 4,
+        "store/seen": 6,
+        "item_dropped_count": 2,
+        "spider/blocked": 1,
+        "store/errors": 1,
+        "spider_exceptions/count": 2,
+        "spider/errors": 3,
+    }
+    assert summary(stats) == {
+        "summary/new": 0,
+        "summary/revised": 0,
+        "summary/unchanged": 10,
+        "summary/removed": 0,
+        "summary/dropped": 2,
+        "summary/blocked": 1,
+        "summary/errors": 6,
+    }
 
 
 def test_stats_and_args_are_json_safe():
