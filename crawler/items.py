@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from crawler.extract.text import content_hash
+
 
 @dataclass(slots=True)
 class PageSnapshot:
@@ -51,6 +53,22 @@ class ArticleItem:
     extractor: str = ""
     extractor_version: str = ""
     snapshot: PageSnapshot | None = None
+
+    def all_urls(self) -> list[str]:
+        """Every URL the article was reached under here, first seen first, without repeats."""
+        return list(dict.fromkeys(u for u in (self.url, self.canonical_url, *self.urls) if u))
+
+    def content_hash(self) -> bytes:
+        """The hash that decides whether this is a new revision (the compared fields only)."""
+        return content_hash(
+            title=self.title,
+            subtitle=self.subtitle,
+            body_text=self.body_text,
+            authors=self.authors,
+            published_at=self.published_at,
+            section=self.section,
+            tags=self.tags,
+        )
 
 
 @dataclass(slots=True)

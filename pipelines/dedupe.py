@@ -24,7 +24,6 @@ from typing import Any, Self
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.extract.text import content_hash
 from crawler.extract.urls import url_key
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen
 
@@ -34,27 +33,6 @@ class _Article:
     external_id: str | None
     digest: bytes
     urls: set[str] = field(default_factory=set)
-
-
-def item_urls(item: ArticleItem) -> list[str]:
-    """Every URL the item was reached under, first seen first, without repeats."""
-    seen: dict[str, None] = {}
-    for url in (item.url, item.canonical_url, *item.urls):
-        if url:
-            seen.setdefault(url, None)
-    return list(seen)
-
-
-def item_digest(item: ArticleItem) -> bytes:
-    return content_hash(
-        title=item.title,
-        subtitle=item.subtitle,
-        body_text=item.body_text,
-        authors=item.authors,
-        published_at=item.published_at,
-        section=item.section,
-        tags=item.tags,
-    )
 
 
 class DedupePipeline:
@@ -96,11 +74,11 @@ class DedupePipeline:
         return None
 
     def _article(self, item: ArticleItem) -> ArticleItem:
-        urls = item_urls(item)
+        urls = item.all_urls()
         keys = list(dict.fromkeys(url_key(u) for u in urls))
         article = self._find(item, keys)
         if article is None:
-            article = _Article(item.external_id, item_digest(item), set(urls))
+            article = _Article(item.external_id, item.content_hash(), set(urls))
             self._remember(item, article, keys)
             return item
         new_urls = [u for u in urls if u not in article.urls]
@@ -115,7 +93,7 @@ class DedupePipeline:
             article.external_id = item.external_id
         self._remember(item, article, keys)
         self.stats.inc_value("dedupe/merged_urls", len(new_urls))
-        if item_digest(item) != article.digest:
+        if item.content_hash() != article.digest:
             self.stats.inc_value("dedupe/content_differs")
         return item
 

@@ -47,7 +47,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from crawler.db.models import Article, ArticleRevision, PageSnapshot, Site
 from crawler.db.schedule import next_check_at
-from crawler.extract.text import content_hash
 from crawler.extract.urls import url_key
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation
 from crawler.items import PageSnapshot as SnapshotItem
@@ -284,11 +283,10 @@ def _site_ids(conn: Connection, observations: Sequence[Observation]) -> dict[str
 def _prepare(index: int, o: Observation, site_id: int | None) -> _Obs:
     if isinstance(o, ArticleItem):
         at = o.fetched_at
-        raw = [o.url, o.canonical_url, *o.urls]
+        urls = o.all_urls()
     else:
         at = o.observed_at
-        raw = [o.url] if o.url else []
-    urls = list(dict.fromkeys(u for u in raw if u))
+        urls = [o.url] if o.url else []
     ext = o.external_id if o.external_id not in (None, "") else None
     return _Obs(index, o, at, site_id, ext, urls, [url_key(u) for u in urls])
 
@@ -530,7 +528,7 @@ def _apply(
                 )
             )
             art.canonical_url = o.canonical_url
-        h = _hash(o)
+        h = o.content_hash()
         if h != art.current_hash:
             stats.revised += 1
             _add_revision(art, o, b, w, crawl_run_id, h)
@@ -566,18 +564,6 @@ def _new_article(b: _Obs, o: ArticleItem) -> _Art:
     )
 
 
-def _hash(o: ArticleItem) -> bytes:
-    return content_hash(
-        title=o.title,
-        subtitle=o.subtitle,
-        body_text=o.body_text,
-        authors=o.authors,
-        published_at=o.published_at,
-        section=o.section,
-        tags=o.tags,
-    )
-
-
 def _add_revision(
     art: _Art,
     o: ArticleItem,
@@ -586,7 +572,7 @@ def _add_revision(
     crawl_run_id: int | None,
     h: bytes | None = None,
 ) -> None:
-    h = h if h is not None else _hash(o)
+    h = h if h is not None else o.content_hash()
     art.revision_count += 1
     art.current_hash = h
     art.published_at = o.published_at
