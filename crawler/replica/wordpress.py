@@ -34,7 +34,7 @@ from crawler.replica.messages import (
     json_response,
     redirect,
 )
-from crawler.replica.slugs import encode_lower, slug_path
+from crawler.replica.slugs import encode_lower
 from crawler.replica.themes import furatpost as theme
 from crawler.replica.world import DELETED, PUBLISHED, SOFT_DELETED, Article, World, load_data
 
@@ -309,10 +309,8 @@ class WordPressSite(World):
         return redirect(theme.permalink(self, article), 301)
 
     def _not_found(self) -> Response:
-        cache = self.__dict__.setdefault("_nf_cache", [None])
-        if cache[0] is None or cache[0][0] != self.generation:
-            cache[0] = (self.generation, theme.render_not_found(self).encode("utf-8"))
-        return html(cache[0][1], 404)
+        page = self.derived("not_found", lambda w: theme.render_not_found(w).encode("utf-8"))
+        return html(page, 404)
 
     def _listing(
         self, path: str, heading: str, posts: list[Article], page: int, cls: str
@@ -904,8 +902,3 @@ class WordPressSite(World):
             ],
         ]
         return out
-
-
-def article_path(article: Article) -> str:
-    """The permalink path of ``article`` (lower-case percent-encoded slug)."""
-    return slug_path(article.slug)

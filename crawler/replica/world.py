@@ -106,7 +106,7 @@ class World:
         self.tags = {t["name"]: Term(t["id"], t["slug"], t["name"]) for t in tags}
         self.posts: dict[int, Article] = {}
         self._by_slug: dict[str, int] = {}
-        self._published_cache: tuple[int, list[Article]] | None = None
+        self._derived: dict[str, tuple[int, Any]] = {}
         for article in articles:
             self._insert(article)
 
@@ -124,19 +124,24 @@ class World:
         post_id = self._by_slug.get(slug)
         return self.posts.get(post_id) if post_id is not None else None
 
+    def derived(self, key: str, build: Callable[[World], Any]) -> Any:
+        """``build(self)``, kept until the world changes (rendered chrome, orderings)."""
+        hit = self._derived.get(key)
+        if hit is None or hit[0] != self.generation:
+            with self.lock:
+                hit = self._derived[key] = (self.generation, build(self))
+        return hit[1]
+
     def published(self) -> list[Article]:
-        """Published posts, newest first (WordPress's default order), cached per generation."""
-        cached = self._published_cache
-        if cached is not None and cached[0] == self.generation:
-            return cached[1]
-        with self.lock:
-            posts = sorted(
-                (a for a in self.posts.values() if a.status == PUBLISHED),
+        """Published posts, newest first (WordPress's default order)."""
+        return self.derived(
+            "published",
+            lambda w: sorted(
+                (a for a in w.posts.values() if a.status == PUBLISHED),
                 key=lambda a: (a.date_gmt, a.id),
                 reverse=True,
-            )
-            self._published_cache = (self.generation, posts)
-            return posts
+            ),
+        )
 
     def term_for_tag(self, name: str) -> Term:
         term = self.tags.get(name)

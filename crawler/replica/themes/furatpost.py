@@ -158,25 +158,16 @@ def _head(world: World, title: str, canonical: str, extra: str = "") -> str:
 """
 
 
-def _cached(world: World, key: str, build: Any) -> str:
-    """Chrome shared by every page, rebuilt only when the world changes."""
-    cache = world.__dict__.setdefault("_theme_cache", {})
-    hit = cache.get(key)
-    if hit is None or hit[0] != world.generation:
-        hit = cache[key] = (world.generation, build(world))
-    return hit[1]
-
-
 def _header(world: World) -> str:
-    return _cached(world, "header", _build_header)
+    return world.derived("theme/header", _build_header)
 
 
 def _sidebar(world: World) -> str:
-    return _cached(world, "sidebar", _build_sidebar)
+    return world.derived("theme/sidebar", _build_sidebar)
 
 
 def _footer(world: World) -> str:
-    return _cached(world, "footer", _build_footer)
+    return world.derived("theme/footer", _build_footer)
 
 
 def _build_header(world: World) -> str:
@@ -242,17 +233,11 @@ def _build_footer(world: World) -> str:
 """
 
 
-def _memo(world: World, key: str, build: Any) -> Any:
-    cache = world.__dict__.setdefault("_theme_memo", {})
-    hit = cache.get(key)
-    if hit is None or hit[0] != world.generation:
-        hit = cache[key] = (world.generation, build(world))
-    return hit[1]
-
-
 def _positions(world: World) -> dict[int, int]:
     """Post id -> index in the newest-first list, for previous/next links."""
-    return _memo(world, "positions", lambda w: {a.id: i for i, a in enumerate(w.published())})
+    return world.derived(
+        "theme/positions", lambda w: {a.id: i for i, a in enumerate(w.published())}
+    )
 
 
 def _related(world: World, article: Article) -> list[Article]:
@@ -267,7 +252,7 @@ def _related(world: World, article: Article) -> list[Article]:
                     bucket.append(a)
         return out
 
-    pool = _memo(world, "related", by_category).get(
+    pool = world.derived("theme/related", by_category).get(
         article.categories[-1] if article.categories else "", []
     )
     picked = [a for a in pool if a.id != article.id][:3]
