@@ -53,10 +53,14 @@ class ArticleItem:
     extractor: str = ""
     extractor_version: str = ""
     snapshot: PageSnapshot | None = None
+    # URLs that answered with a redirect leading to ``url`` in this fetch (Scrapy's
+    # ``response.meta["redirect_urls"]``), first hop first: an old slug after a retitle.
+    redirected_from: list[str] = field(default_factory=list)
 
     def all_urls(self) -> list[str]:
         """Every URL the article was reached under here, first seen first, without repeats."""
-        return list(dict.fromkeys(u for u in (self.url, self.canonical_url, *self.urls) if u))
+        raw = (self.url, self.canonical_url, *self.urls, *self.redirected_from)
+        return list(dict.fromkeys(u for u in raw if u))
 
     def content_hash(self) -> bytes:
         """The hash that decides whether this is a new revision (the compared fields only)."""

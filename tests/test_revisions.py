@@ -443,6 +443,27 @@ def test_retitle_continues_the_article_and_moves_canonical(engine):
     ]
 
 
+def test_redirect_from_an_old_url_is_an_event_once(engine):
+    rec(engine, item(T0))
+    new_url = f"{BASE}/2026/03/عنوان-جديد/"
+    moved = item(T0 + timedelta(hours=1), url=new_url, redirected_from=[URL])
+    assert rec(engine, moved) == RecordStats(unchanged=1, urls_added=1, redirected=1)
+    assert events(engine) == [
+        ("url_added", {"url": new_url}),
+        ("redirected", {"from": URL, "to": new_url}),
+        ("canonical_changed", {"from": URL, "to": new_url}),
+    ]
+    # Through the same redirect again, or the whole batch replayed: nothing new.
+    again = item(T0 + timedelta(hours=2), url=new_url, redirected_from=[URL])
+    assert rec(engine, again) == RecordStats(unchanged=1)
+    assert rec(engine, moved) == RecordStats(stale=1)
+    assert len(events(engine)) == 3
+    # A first sighting through a redirect is a new article, not a move.
+    short = item(T0, ext="202", url=f"{BASE}/b/", redirected_from=[f"{BASE}/?p=202"])
+    assert rec(engine, short) == RecordStats(new=1)
+    assert len(events(engine)) == 3
+
+
 def test_two_observations_of_one_new_article_in_one_batch(engine):
     stats = rec(
         engine,

@@ -81,6 +81,7 @@ class RecordStats:
     restored: int = 0
     unknown: int = 0  # ArticleSeen/ArticleGone of an article the archive never had
     urls_added: int = 0
+    redirected: int = 0  # redirected events: an old URL of a known article leads elsewhere
 
     def as_stats(self, prefix: str = "store/") -> dict[str, int]:
         return {prefix + k: v for k, v in asdict(self).items() if v}
@@ -455,7 +456,26 @@ def _apply(
     for k in b.keys:
         key_map.setdefault(k, art)
 
-    _add_urls(b, art, url_map, w, stats, announce=not created, crawl_run_id=crawl_run_id)
+    added = _add_urls(b, art, url_map, w, stats, announce=not created, crawl_run_id=crawl_run_id)
+    if not created and isinstance(o, ArticleItem) and o.url in added:
+        # A known article's old URL now leads to one never seen before: the site moved it.
+        # Once per move: the next fetch through the same redirect finds the target known.
+        for source in dict.fromkeys(o.redirected_from):
+            if source != o.url:
+                stats.redirected += 1
+                w.events.append(
+                    (
+                        art,
+                        _event(
+                            "redirected",
+                            b.at,
+                            None,
+                            {"from": source, "to": o.url},
+                            None,
+                            crawl_run_id,
+                        ),
+                    )
+                )
 
     if created:
         stats.new += 1
@@ -642,11 +662,14 @@ def _add_urls(
     *,
     announce: bool,
     crawl_run_id: int | None,
-) -> None:
+) -> list[str]:
+    """Attach the observation's URLs to ``art``; return those it added."""
+    added: list[str] = []
     seen = not isinstance(b.obs, ArticleGone)
     for url, key in zip(b.urls, b.keys, strict=True):
         owner = url_map.get(url)
         if owner is None:
+            added.append(url)
             url_map[url] = art
             w.urls[url] = (art, key, b.at, b.at)
             if announce:
@@ -662,6 +685,7 @@ def _add_urls(
             else:
                 w.url_seen[url] = max(w.url_seen.get(url, b.at), b.at)
         # A URL that belongs to another article stays with it.
+    return added
 
 
 # --- writing ---------------------------------------------------------------------------
