@@ -323,6 +323,21 @@ def test_listing_fallback_when_rest_and_sitemaps_refused(make_database, tmp_path
         assert again.stat("spider/not_modified") == per_page == replica.count(r"", status=304)
         assert again.stat("store/revised") == 0 and again.stat("store/new") == 0
 
+        # -a since= bounds a listing crawl too: the cards' dates say what is older.
+        new = site.add(
+            {
+                "title": "افتتاح جسر مؤقت فوق نهر الفرات قرب مدينة دير الزور",
+                "paragraphs": [
+                    "افتتحت السلطات المحلية جسراً مؤقتاً فوق نهر الفرات لتسهيل حركة الأهالي.",
+                    "وقال مسؤولون إن الجسر يخدم آلاف السكان في القرى الواقعة على الضفتين.",
+                ],
+            }
+        )
+        since = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+        bounded = crawl(db, replica, tmp_path, args={"since": since})
+        assert page_requests(replica, site) == [HOST + "/", site.permalink(new.id)]
+        assert bounded.stat("spider/not_modified") == 0 and bounded.stat("store/new") == 1
+
 
 def test_demo_offline_into_its_own_embedded_database(tmp_path):
     import os

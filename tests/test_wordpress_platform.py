@@ -135,7 +135,8 @@ def test_not_a_feed():
 
 LISTING = f"""<html><head><link rel="next" href="{HOST}/page/2/"></head><body>
 <a href="{HOST}/">الرئيسية</a>
-<article><h2 class="entry-title"><a href="/{SLUG}/">خبر</a></h2></article>
+<article><h2 class="entry-title"><a href="/{SLUG}/">خبر</a></h2>
+<time class="entry-date published" datetime="2024-05-01T15:00:00+03:00">1 مايو</time></article>
 <article><h2 class="entry-title"><a href="{HOST}/{SLUG}/#comments">خبر</a></h2></article>
 <article><h2 class="entry-title"><a href="https://facebook.com/share">x</a></h2></article>
 <article><h2 class="entry-title"><a href="{HOST}/other/">آخر</a></h2></article>
@@ -146,7 +147,7 @@ def test_listing_links_and_next_page():
     links = listings.article_links(
         LISTING, f"{HOST}/", ["euphratespost.net"], link_css=FuratPostSpider.listing_link_css
     )
-    assert links == [f"{HOST}/{SLUG}/", f"{HOST}/other/"]
+    assert links == [(f"{HOST}/{SLUG}/", T0), (f"{HOST}/other/", None)]  # date of the card
     assert listings.next_page(LISTING, f"{HOST}/") == f"{HOST}/page/2/"
     assert listings.next_page("<html><body>آخر صفحة</body></html>", f"{HOST}/page/2/") is None
 

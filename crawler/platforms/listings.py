@@ -7,10 +7,12 @@ Listings change with every theme, so a site declares what an article link looks 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from urllib.parse import urljoin
 
 from parsel import Selector
 
+from crawler.extract.dates import parse_iso_datetime
 from crawler.extract.urls import same_site
 
 # How themes mark "next page": the HTML link relation, then common pagination classes.
@@ -29,16 +31,16 @@ def article_links(
     *,
     link_css: str | None = None,
     article_url: re.Pattern[str] | None = None,
-) -> list[str]:
-    """Article URLs on a listing page, absolute, in page order, each once."""
+    timezone: str = "UTC",
+) -> list[tuple[str, datetime | None]]:
+    """``(article URL, date)`` on a listing page: URLs absolute, in page order, each once; the
+    date from a ``<time datetime>`` in the link's ``<article>`` card (None without one)."""
     selector = Selector(text=html)
-    if link_css:
-        hrefs = selector.css(link_css).xpath("@href").getall()
-    else:
-        hrefs = selector.xpath("//a/@href").getall()
+    anchors = selector.css(link_css) if link_css else selector.xpath("//a[@href]")
     seen: set[str] = set()
     links = []
-    for href in hrefs:
+    for anchor in anchors:
+        href = anchor.xpath("@href").get() or ""
         url = urljoin(page_url, href.strip())
         if not url.startswith(("http://", "https://")) or not same_site(url, domains):
             continue
@@ -47,7 +49,8 @@ def article_links(
             continue
         if url not in seen:
             seen.add(url)
-            links.append(url)
+            stamp = anchor.xpath("ancestor::article[1]//time/@datetime").get()
+            links.append((url, parse_iso_datetime(stamp, timezone) if stamp else None))
     return links
 
 

@@ -519,14 +519,20 @@ class NewsSpider(scrapy.Spider):
             self.allowed_domains,
             link_css=self.listing_link_css,
             article_url=self._article_url_re,
+            timezone=self.extraction.timezone,
         )
-        unknown = 0
-        for link in links:
-            candidate = Candidate(link, source="listing")
+        unknown = older = 0
+        for link, published in links:
             if url_key(link) not in self._known_by_key:
                 unknown += 1
-            self.add_candidate(candidate, authoritative=False)
-        # Newest first: once a whole page is known, the rest of the listing is too.
+            if self.since and published and published < self.since:
+                older += 1
+            self.add_candidate(
+                Candidate(link, published=published, source="listing"), authoritative=False
+            )
+        # Newest first: once a whole page is known, or older than `since`, so is the rest.
+        if older and older == len(links):
+            return
         if (unknown or not self._known) and self._listing_pages < self.max_listing_pages:
             following = listinglib.next_page(response.text, response.url)
             if following:
