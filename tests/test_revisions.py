@@ -525,7 +525,12 @@ def test_next_check_at_follows_publication_age(engine):
 
 
 def test_known_articles_lists_the_site(engine):
-    rec(engine, item(T0, modified_at=T0 - timedelta(hours=1)), item(T0, ext="2", url=f"{BASE}/b/"))
+    short, feed = f"{BASE}/?p=101", f"{URL}?utm_source=rss"
+    rec(
+        engine,
+        item(T0, modified_at=T0 - timedelta(hours=1), urls=[short, feed]),
+        item(T0, ext="2", url=f"{BASE}/b/"),
+    )
     rec(engine, ArticleGone(SITE, f"{BASE}/b/", T0 + timedelta(hours=1), 404, "http 404"))
     with engine.connect() as conn:
         known = known_articles(conn, SITE)
@@ -534,6 +539,9 @@ def test_known_articles_lists_the_site(engine):
         ("101", T0 - timedelta(hours=1), None),
         ("2", None, T0 + timedelta(hours=1)),
     ]
+    # Every URL it was seen under, as identity keys (the feed link is the permalink's key).
+    assert known[0].url_keys == tuple(sorted({url_key(URL), url_key(short)}))
+    assert known[1].url_keys == (url_key(f"{BASE}/b/"),)
 
 
 def test_ensure_site_is_idempotent_and_updates(engine, site):

@@ -40,12 +40,13 @@ from sqlalchemy import (
     Text,
     any_,
     bindparam,
+    func,
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
-from crawler.db.models import Article, ArticleRevision, PageSnapshot, Site
+from crawler.db.models import Article, ArticleRevision, ArticleUrl, PageSnapshot, Site
 from crawler.db.schedule import next_check_at
 from crawler.extract.urls import url_key
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation
@@ -95,6 +96,9 @@ class KnownArticle:
     modified_at: datetime | None  # of the current revision, as the site declared it
     last_checked_at: datetime
     removed_at: datetime | None
+    # url_key of every URL the article was seen under (old slugs, shortlinks, feed links):
+    # a listing naming any of them names this article.
+    url_keys: tuple[str, ...] = ()
 
 
 def ensure_site(conn: Connection, site: SiteInfo) -> int:
@@ -118,8 +122,17 @@ def ensure_site(conn: Connection, site: SiteInfo) -> int:
 
 
 def known_articles(conn: Connection, site_slug: str) -> list[KnownArticle]:
-    """Every article of a site the archive knows, for incremental crawls and deletion checks."""
+    """Every article of a site the archive knows, for incremental crawls and deletion checks.
+
+    ``modified_at`` is the current revision's (the site's date when the content last
+    changed); a later date bump without a content change moves only ``last_checked_at``."""
     a, r = articles_t, revisions_t
+    u = ArticleUrl.__table__
+    keys = (
+        select(func.array_agg(aggregate_order_by(u.c.url_key.distinct(), u.c.url_key)))
+        .where(u.c.article_id == a.c.id)
+        .scalar_subquery()
+    )
     rows = conn.execute(
         select(
             a.c.id,
@@ -128,6 +141,7 @@ def known_articles(conn: Connection, site_slug: str) -> list[KnownArticle]:
             r.c.modified_at,
             a.c.last_checked_at,
             a.c.removed_at,
+            keys,
         )
         .select_from(
             a.join(sites_t, sites_t.c.id == a.c.site_id).outerjoin(
@@ -137,7 +151,7 @@ def known_articles(conn: Connection, site_slug: str) -> list[KnownArticle]:
         .where(sites_t.c.slug == site_slug)
         .order_by(a.c.id)
     )
-    return [KnownArticle(*row) for row in rows]
+    return [KnownArticle(*row[:-1], url_keys=tuple(row[-1] or ())) for row in rows]
 
 
 # --- internal state of one batch -----------------------------------------------------
