@@ -713,10 +713,12 @@ class NewsSpider(scrapy.Spider):
             item.external_id = (known.external_id if known else None) or (
                 candidate.external_id if candidate else None
             )
-        seen = [response.request.url, *response.meta.get("redirect_urls", [])]
+        redirects = [u for u in response.meta.get("redirect_urls", []) if u != item.url]
+        item.redirected_from = [u for u in redirects if same_site(u, self.allowed_domains)]
+        seen = [response.request.url, *redirects]
         if candidate is not None:
             seen += sorted(candidate.urls)
-        if known is not None and response.meta.get("redirect_urls"):
+        if known is not None and redirects:
             self.inc("redirected")
         item.urls = [
             u
