@@ -22,7 +22,9 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from sqlalchemy import select, update
 
+from crawler.db.embedded import process_exists
 from crawler.db.models import CrawlRun
+from crawler.db.session import is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +139,7 @@ class CrawlRunRecorder:
         try:
             self.run_id = await asyncio.to_thread(_insert_run, row)
         except Exception as exc:
-            logger.warning("could not record the crawl run at start: %s", _one_line(exc))
+            _log_failure("could not record the crawl run at start", exc)
             return
         self.crawler.stats.set_value(RUN_ID_STAT, self.run_id)
         logger.info("crawl run %d", self.run_id)
@@ -171,7 +173,7 @@ class CrawlRunRecorder:
             else:
                 await asyncio.to_thread(_finish_run, self.run_id, values)
         except Exception as exc:
-            logger.warning("could not record the end of the crawl run: %s", _one_line(exc))
+            _log_failure("could not record the end of the crawl run", exc)
             return
         logger.info("crawl run %d %s (%s)", self.run_id, values["status"], reason)
 
@@ -205,7 +207,7 @@ def _close_abandoned_runs(conn: Any, hostname: str) -> None:
             CrawlRun.status == "running", CrawlRun.hostname == hostname
         )
     ).all()
-    gone = [run_id for run_id, pid in rows if pid is not None and not _alive(pid)]
+    gone = [run_id for run_id, pid in rows if pid is not None and not process_exists(pid)]
     if gone:
         conn.execute(
             update(CrawlRun)
@@ -218,14 +220,13 @@ def _close_abandoned_runs(conn: Any, hostname: str) -> None:
         )
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _log_failure(what: str, exc: BaseException) -> None:
+    # The crawl goes on either way; an outage is expected (one line), anything else is a
+    # bug and gets its traceback.
+    if is_outage(exc):
+        logger.warning("%s: %s", what, _one_line(exc))
+    else:
+        logger.error("%s: %s", what, _one_line(exc), exc_info=exc)
 
 
 def _one_line(exc: BaseException) -> str:

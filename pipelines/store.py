@@ -37,13 +37,13 @@ from typing import Any, Self
 from scrapy import Spider
 from scrapy.crawler import Crawler
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import DBAPIError
 
 from crawler import spool
 from crawler.config import spool_dir
 from crawler.db import revisions
 from crawler.db.models import CrawlRun
 from crawler.db.revisions import SiteInfo
+from crawler.db.session import is_outage
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation
 from crawler.runs import RUN_ID_STAT
 
@@ -51,24 +51,6 @@ logger = logging.getLogger(__name__)
 
 OBSERVATION_TYPES = (ArticleItem, ArticleSeen, ArticleGone)
 MAX_QUEUED_BATCHES = 2
-
-
-def is_outage(exc: BaseException) -> bool:
-    """Whether ``exc`` means "the database is unreachable or went away" (worth retrying).
-
-    psycopg reports refused/lost connections, server shutdown, serialization failures and
-    deadlocks as OperationalError; SQLAlchemy flags a dropped connection as invalidated.
-    """
-    from crawler.db.session import DatabaseError
-
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        import psycopg
-
-        return isinstance(exc.orig, psycopg.OperationalError | psycopg.InterfaceError)
-    # The embedded server could not be started or reached.
-    return isinstance(exc, DatabaseError | OSError)
 
 
 def site_info_for(spider: Spider) -> SiteInfo:

@@ -209,7 +209,9 @@ def test_replay_with_database_down_keeps_the_files(tmp_path, monkeypatch, capsys
     path = spool.spool_batch(directory, [synthetic_item(1)])
     assert akhbar(["spool", "--dir", str(directory), "replay"]) == 1
     assert spool.pending(directory) == [path]
-    assert "database unreachable" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert err.startswith("akhbar: database unreachable") and "1 batches still waiting" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_rejected_spooled_batch_is_quarantined(engine, database_url, tmp_path, monkeypatch):

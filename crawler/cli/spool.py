@@ -10,7 +10,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from crawler import spool
+from crawler.cli import CommandError
 from crawler.config import spool_dir
 
 
@@ -41,6 +41,8 @@ def _directory(args: argparse.Namespace) -> Path:
 
 
 def status_command(args: argparse.Namespace) -> int:
+    from crawler import spool
+
     directory = _directory(args)
     waiting = spool.pending(directory)
     rejected = spool.failed(directory)
@@ -68,7 +70,9 @@ def status_command(args: argparse.Namespace) -> int:
 
 
 def replay_command(args: argparse.Namespace) -> int:
-    from pipelines.store import BatchWriter, is_outage
+    from crawler import spool
+    from crawler.db.session import is_outage
+    from pipelines.store import BatchWriter
 
     directory = _directory(args)
     if args.failed:
@@ -82,8 +86,9 @@ def replay_command(args: argparse.Namespace) -> int:
     except Exception as exc:
         if not is_outage(exc):
             raise
-        print(f"database unreachable: {exc}".splitlines()[0])
-        return 1
+        first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        left = len(spool.pending(directory))
+        raise CommandError(f"database unreachable ({first}); {left} batches still waiting") from exc
     print(
         f"replayed {stats['store/replayed_items']} observations in "
         f"{stats['store/replayed_batches']} batches"

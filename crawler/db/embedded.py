@@ -100,12 +100,13 @@ def _forget_dead_handles(pgdata: Path) -> None:
             return
         except ValueError:  # damaged: nobody can be counted on it
             pids = []
-        alive = [pid for pid in pids if isinstance(pid, int) and _process_exists(pid)]
+        alive = [pid for pid in pids if isinstance(pid, int) and process_exists(pid)]
         if alive != pids:
             handles.write_text(json.dumps(alive))
 
 
-def _process_exists(pid: int) -> bool:
+def process_exists(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (any owner)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -14,8 +14,10 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psycopg
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import DBAPIError
 
 from crawler.config import database_url_from_env
 
@@ -37,6 +39,20 @@ _at_head: set[str] = set()
 
 class DatabaseError(RuntimeError):
     """An expected failure with a one-line explanation (unreachable server, bad URL...)."""
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means "the database is unreachable or went away" (worth retrying).
+
+    psycopg reports refused/lost connections, server shutdown, serialization failures and
+    deadlocks as OperationalError; SQLAlchemy flags a dropped connection as invalidated.
+    """
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        return isinstance(exc.orig, psycopg.OperationalError | psycopg.InterfaceError)
+    # The embedded server could not be started or reached.
+    return isinstance(exc, DatabaseError | OSError)
 
 
 def normalize_url(url: str) -> str:
