@@ -10,13 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from lxml import etree
-
-from crawler.platforms.sitemaps import parse_lastmod
-
-_PARSER = etree.XMLParser(
-    recover=True, resolve_entities=False, no_network=True, remove_comments=True
-)
+from crawler.platforms.sitemaps import local_name, parse_lastmod, xml_root
 
 
 @dataclass(slots=True)
@@ -31,10 +25,6 @@ class FeedEntry:
 
 class NotAFeed(ValueError):
     """The body is neither RSS nor Atom."""
-
-
-def _local(tag: object) -> str:
-    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
 def _rfc822(value: str | None) -> datetime | None:
@@ -55,28 +45,23 @@ def _is_url(value: str | None) -> bool:
 
 def parse_feed(body: bytes) -> list[FeedEntry]:
     """The entries of an RSS 2.0 or Atom document, in document order."""
-    if not body.strip():
-        raise NotAFeed("empty body")
-    try:
-        root = etree.fromstring(body, _PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise NotAFeed(str(exc)) from exc
-    if root is None or _local(root.tag) not in ("rss", "feed", "RDF"):
+    root = xml_root(body, NotAFeed)
+    if local_name(root.tag) not in ("rss", "feed", "RDF"):
         raise NotAFeed("not RSS or Atom")
     entries = []
     for element in root.iter():
-        name = _local(element.tag)
+        name = local_name(element.tag)
         if name == "item":
-            fields = {_local(c.tag): (c.text or "").strip() for c in element}
+            fields = {local_name(c.tag): (c.text or "").strip() for c in element}
             link, guid = fields.get("link", ""), fields.get("guid")
             published, updated = _rfc822(fields.get("pubDate")), None
         elif name == "entry":  # Atom
             link = ""
             for child in element:
-                if _local(child.tag) == "link" and child.get("rel", "alternate") == "alternate":
+                if local_name(child.tag) == "link" and child.get("rel", "alternate") == "alternate":
                     link = child.get("href", "")
                     break
-            fields = {_local(c.tag): (c.text or "").strip() for c in element}
+            fields = {local_name(c.tag): (c.text or "").strip() for c in element}
             guid = fields.get("id")
             published = parse_lastmod(fields.get("published"))
             updated = parse_lastmod(fields.get("updated"))

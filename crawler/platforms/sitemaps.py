@@ -13,9 +13,6 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-# WordPress core (wp-sitemap.xml), Yoast / Rank Math (sitemap_index.xml), and the rest.
-WELL_KNOWN_SITEMAPS = ("/wp-sitemap.xml", "/sitemap_index.xml", "/sitemap.xml")
-
 _PARSER = etree.XMLParser(
     recover=True,
     resolve_entities=False,  # no XXE, no billion laughs
@@ -70,30 +67,40 @@ def parse_lastmod(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def _local(tag: object) -> str:
+def local_name(tag: object) -> str:
+    """An element's name without its namespace (comments and PIs have none)."""
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def xml_root(body: bytes, error: type[ValueError]) -> etree._Element:
+    """The root of an XML document parsed safely (no entities, no network); ``error`` when
+    the body is empty or not XML."""
+    if not body.strip():
+        raise error("empty body")
+    try:
+        root = etree.fromstring(body, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise error(str(exc)) from exc
+    if root is None:
+        raise error("no root element")
+    return root
 
 
 def parse_sitemap(body: bytes) -> Sitemap:
     """Parse a sitemap index or url set (gzip-compressed or not)."""
     if body[:2] == b"\x1f\x8b":
         body = gzip.decompress(body)
-    if not body.strip():
-        raise NotASitemap("empty body")
-    try:
-        root = etree.fromstring(body, _PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise NotASitemap(str(exc)) from exc
-    if root is None or _local(root.tag) not in ("sitemapindex", "urlset"):
-        raise NotASitemap(f"root element {(_local(root.tag) if root is not None else None)!r}")
+    root = xml_root(body, NotASitemap)
+    if local_name(root.tag) not in ("sitemapindex", "urlset"):
+        raise NotASitemap(f"root element {local_name(root.tag)!r}")
     entries = []
     for element in root:
-        if _local(element.tag) not in ("sitemap", "url"):
+        if local_name(element.tag) not in ("sitemap", "url"):
             continue
-        fields = {_local(child.tag): (child.text or "").strip() for child in element}
+        fields = {local_name(child.tag): (child.text or "").strip() for child in element}
         if fields.get("loc"):
             entries.append(SitemapEntry(fields["loc"], parse_lastmod(fields.get("lastmod"))))
-    return Sitemap(_local(root.tag), tuple(entries))
+    return Sitemap(local_name(root.tag), tuple(entries))
 
 
 def wanted_child(
