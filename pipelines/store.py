@@ -357,6 +357,7 @@ class StorePipeline:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="akhbar-store")
         self._buffer: list[Observation] = []
         self._queued: list[asyncio.Future[Counter[str]]] = []
+        self._sizes: dict[asyncio.Future[Counter[str]], int] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -412,15 +413,22 @@ class StorePipeline:
         run_id = self.stats.get_value(RUN_ID_STAT)
         future = self._loop.run_in_executor(self._executor, self.writer.write, batch, run_id)
         self._queued.append(future)
+        self._sizes[future] = len(batch)
         future.add_done_callback(self._written)
 
     def _written(self, future: asyncio.Future[Counter[str]]) -> None:
         self._queued.remove(future)
+        size = self._sizes.pop(future, 0)
         exc = asyncio.CancelledError() if future.cancelled() else future.exception()
         if exc is not None:
-            # Only a bug gets here (the writer spools on outages); never lose it silently.
-            self.stats.inc_value("store/errors")
-            logger.error("store writer failed", exc_info=exc)
+            # Not an outage (the writer spools those) but a bug, or the spool itself could
+            # not be written (disk full): never lose a batch silently.
+            self.stats.inc_value("store/errors", size)
+            logger.error(
+                "store writer failed: %d observations neither stored nor spooled",
+                size,
+                exc_info=exc,
+            )
             return
         self._count(future.result())
 
