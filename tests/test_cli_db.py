@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from crawler.cli import build_parser, main
@@ -34,6 +35,22 @@ def test_upgrade_then_current(make_database, monkeypatch, capsys):
 
     assert main(["db", "upgrade"]) == 0
     assert "already at" in capsys.readouterr().out
+
+
+def test_revision_from_newer_code_is_one_clear_line(make_database, monkeypatch, capsys):
+    url = make_database()
+    with db_session.get_engine(url).begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'from_the_future'"))
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["db", "upgrade"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("akhbar: database is at revision from_the_future, which this version")
+    assert main(["db", "current"]) == 1
+    assert "unknown to this version" in capsys.readouterr().out
+    with db_session.get_engine(url).begin() as conn:
+        conn.execute(text("DELETE FROM alembic_version"))
+    assert main(["db", "upgrade", "nosuchrevision"]) == 1
+    assert "nosuchrevision" in capsys.readouterr().err
 
 
 def test_unreachable_server_is_one_line_without_traceback(pg_server_url, monkeypatch, capsys):

@@ -56,6 +56,9 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     sa_exc = sys.modules.get("sqlalchemy.exc")
     if sa_exc is not None:
         errors.append(sa_exc.OperationalError)
+    alembic_exc = sys.modules.get("alembic.util.exc")
+    if alembic_exc is not None:  # e.g. `akhbar db upgrade nosuchrevision`
+        errors.append(alembic_exc.CommandError)
     return tuple(errors)
 
 

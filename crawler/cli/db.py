@@ -60,6 +60,8 @@ def cmd_current(args: argparse.Namespace) -> int:
         state = "(head)"
     elif not current:
         state = "(empty: run `akhbar db upgrade`)"
+    elif session.unknown_revisions(current):
+        state = "(unknown to this version of akhbar: migrated by newer code? upgrade akhbar)"
     else:
         state = f"(not head; head is {_describe(heads)}: run `akhbar db upgrade`)"
     print(f"{_describe(current)} {state}")

@@ -150,6 +150,7 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     from alembic import command
 
     url = url if url is not None else database_url()
+    refuse_unknown(current_revisions(url))
     command.upgrade(alembic_config(url), revision)
     _at_head.discard(normalize_url(url))
 
@@ -183,21 +184,25 @@ def ensure_schema(url: str | None = None) -> None:
     url = normalize_url(url) if url is not None else database_url()
     if url in _at_head:
         return
-    heads = set(head_revisions())
-    current = set(current_revisions(url))
-    if current != heads:
-        unknown = current - _all_revisions()
-        if unknown:
-            raise DatabaseError(
-                f"database is at revision {', '.join(sorted(unknown))}, which this version "
-                "of akhbar does not know (newer code migrated it?)"
-            )
-        upgrade(url)
+    if set(current_revisions(url)) != set(head_revisions()):
+        upgrade(url)  # refuses a revision it does not know
     _at_head.add(url)
 
 
-def _all_revisions() -> set[str]:
+def unknown_revisions(current: tuple[str, ...]) -> list[str]:
+    """Those of ``current`` that this version's migrations do not contain."""
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(alembic_config())
-    return {rev.revision for rev in script.walk_revisions()}
+    known = {rev.revision for rev in script.walk_revisions()}
+    return sorted(set(current) - known)
+
+
+def refuse_unknown(current: tuple[str, ...]) -> None:
+    """Raise DatabaseError if the database is at a revision this version does not know."""
+    unknown = unknown_revisions(current)
+    if unknown:
+        raise DatabaseError(
+            f"database is at revision {', '.join(unknown)}, which this version of akhbar "
+            "does not know (migrated by newer code? upgrade akhbar)"
+        )
