@@ -21,10 +21,8 @@ import argparse
 import json
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -35,56 +33,27 @@ from sqlalchemy.engine import make_url
 
 from crawler.config import database_url_from_env
 from crawler.db import session
+from crawler.replica.crawl import POLITENESS_OFF, run_crawl
 from crawler.replica.server import Replica
 from crawler.replica.wordpress import WordPressSite
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-SETTINGS = {
-    "DOWNLOAD_DELAY": 0,
-    "AUTOTHROTTLE_ENABLED": False,
-    "RETRY_BACKOFF_BASE": 0,
-    "LOG_LEVEL": "WARNING",
-}
-# Peak RSS of the crawl process, reported by a wrapper around it.
-WRAPPER = (
-    "import json, resource, subprocess, sys;"
-    "rc = subprocess.call(sys.argv[1:]);"
-    "print('BENCH_RSS_KB=%d' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,"
-    " file=sys.stderr);"
-    "sys.exit(rc)"
-)
+SETTINGS = {**POLITENESS_OFF, "LOG_LEVEL": "WARNING"}
 
 
-def crawl(url: str, replica: Replica, home: Path, settings: dict[str, Any]) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "furatpost"]
-    for key, value in settings.items():
-        cmd += ["-s", f"{key}={value}"]
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    env |= replica.env() | {"DATABASE_URL": url, "AKHBAR_HOME": str(home)}
+def crawl(url: str, replica: Replica, home: Path) -> dict[str, Any]:
     replica.requests.clear()
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-c", WRAPPER, *cmd], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    wall = time.monotonic() - started
-    if proc.returncode != 0:
-        sys.exit(f"crawl failed:\n{proc.stderr[-4000:]}")
-    rss = next(
-        int(line.split("=", 1)[1])
-        for line in proc.stderr.splitlines()
-        if line.startswith("BENCH_RSS_KB=")
-    )
+    result = run_crawl("furatpost", url, replica.proxy_url, home=home, settings=SETTINGS, cwd=ROOT)
+    if not result.ok:
+        sys.exit(f"crawl failed ({result.status}):\n{result.log_tail()}")
     with session.get_engine(url).connect() as conn:
-        status, stats = conn.execute(
-            text("SELECT status, stats FROM crawl_runs ORDER BY id DESC LIMIT 1")
-        ).one()
         articles = conn.execute(text("SELECT count(*) FROM articles")).scalar_one()
     return {
-        "wall": wall,
-        "status": status,
-        "stats": stats,
-        "rss_mb": rss / 1024,
+        "wall": result.seconds,
+        "status": result.status,
+        "stats": result.stats,
+        "rss_mb": (result.max_rss_kb or 0) / 1024,
         "articles": articles,
         "requests": len(replica.requests),
     }
@@ -132,9 +101,9 @@ def main() -> None:
     )
     try:
         with Replica([site]) as replica, tempfile.TemporaryDirectory() as home:
-            first = crawl(url, replica, Path(home), SETTINGS)
+            first = crawl(url, replica, Path(home))
             report("first crawl", args.n, first)
-            again = crawl(url, replica, Path(home), SETTINGS)
+            again = crawl(url, replica, Path(home))
             report("unchanged recrawl", args.n, again)
     finally:
         session.dispose_engines()

@@ -12,22 +12,14 @@ import argparse
 import difflib
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
 SPIDER = "furatpost"
 # The replica is local: politeness delays would only make the demo slow.
-CRAWL_SETTINGS = {
-    "DOWNLOAD_DELAY": "0",
-    "AUTOTHROTTLE_ENABLED": "False",
-    "LOG_LEVEL": "WARNING",
-    "STORE_BATCH_SECONDS": "0.5",
-}
+CRAWL_SETTINGS = {"LOG_LEVEL": "WARNING", "STORE_BATCH_SECONDS": "0.5"}
 EDIT = (
     "وأكد مسؤول في التحالف الدولي، في تصريح نُشر لاحقاً، أن الغارات استهدفت "
     "مواقع عسكرية فقط ولم تسفر عن إصابات بين المدنيين."
@@ -49,17 +41,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=demo_command)
 
 
-def _crawl(env: dict[str, str], home: Path) -> tuple[float, str]:
-    cmd = [sys.executable, "-m", "scrapy", "crawl", SPIDER]
-    for key, value in CRAWL_SETTINGS.items():
-        cmd += ["-s", f"{key}={value}"]
-    started = time.monotonic()
-    proc = subprocess.run(cmd, env=env, cwd=home, capture_output=True, text=True)
-    if proc.returncode != 0:
+def _crawl(proxy_url: str, home: Path) -> float:
+    from crawler.replica.crawl import POLITENESS_OFF, run_crawl
+
+    # No database URL: the embedded database under the demo's home.
+    result = run_crawl(
+        SPIDER, None, proxy_url, home=home, settings={**POLITENESS_OFF, **CRAWL_SETTINGS}
+    )
+    if result.returncode != 0:
         from crawler.cli import CommandError
 
-        raise CommandError(f"crawl failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
-    return time.monotonic() - started, proc.stderr
+        raise CommandError(f"crawl failed:\n{result.log[-3000:]}")
+    return result.seconds
 
 
 def _last_run(conn: Any) -> dict[str, Any]:
@@ -96,10 +89,7 @@ def demo_command(args: argparse.Namespace) -> int:
     try:
         site = WordPressSite.furatpost()
         with Replica([site]) as replica:
-            env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-            env |= replica.env()
-            env["SCRAPY_SETTINGS_MODULE"] = "crawler.settings"
-            _run(site, env, home)
+            _run(site, replica.proxy_url, home)
     finally:
         from crawler.db.session import dispose_engines
 
@@ -109,7 +99,7 @@ def demo_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(site: Any, env: dict[str, str], home: Path) -> None:
+def _run(site: Any, proxy_url: str, home: Path) -> None:
     from sqlalchemy import text
 
     from crawler.db.session import ensure_schema, get_engine
@@ -119,7 +109,7 @@ def _run(site: Any, env: dict[str, str], home: Path) -> None:
     ensure_schema()
     engine = get_engine()
 
-    seconds, _ = _crawl(env, home)
+    seconds = _crawl(proxy_url, home)
     with engine.connect() as conn:
         print(f"1. first crawl (the whole archive): {_summary(_last_run(conn), seconds)}\n")
         rows = conn.execute(
@@ -142,7 +132,7 @@ def _run(site: Any, env: dict[str, str], home: Path) -> None:
     site.edit(post_id, index, EDIT)
     print(f"\n2. the site edits paragraph {index + 1} of post {post_id}: «{article.title}»\n")
 
-    seconds, _ = _crawl(env, home)
+    seconds = _crawl(proxy_url, home)
     with engine.connect() as conn:
         print(f"3. second crawl (incremental): {_summary(_last_run(conn), seconds)}\n")
         revisions = conn.execute(

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
+from crawler.replica.crawl import proxy_env
 from crawler.replica.faults import Faults, error_response, transform
 from crawler.replica.messages import Request, Response, http_date
 from crawler.replica.wordpress import WordPressSite
@@ -168,9 +169,7 @@ class Replica:
 
     def env(self) -> dict[str, str]:
         """Environment variables that send a crawl (a subprocess) through this replica."""
-        url = self.proxy_url
-        return {"http_proxy": url, "https_proxy": url, "HTTP_PROXY": url, "HTTPS_PROXY": url,
-                "no_proxy": "", "NO_PROXY": ""}  # fmt: skip
+        return proxy_env(self.proxy_url)
 
     def site(self, name: str | None = None) -> WordPressSite:
         if name is None:
