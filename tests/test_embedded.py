@@ -56,11 +56,21 @@ def test_db_commands_use_the_embedded_server(home: Path):
     assert head in upgrade.stdout
     assert (home / "pgdata" / "PG_VERSION").exists()
 
-    # A process killed hard while using the server never took itself off pgserver's list of
-    # users; the server must still stop when the last live process exits.
-    (home / "pgdata" / ".handle_pids.json").write_text(json.dumps([_dead_pid()]))
-
-    current = _akhbar(home, "db", "current")
+    # After a hard stop: a process that used the server never took itself off pgserver's
+    # list of users (the server must still stop when the last live process exits), and
+    # postmaster.pid stayed, its pid now another program's (never taken for the server,
+    # never killed).
+    pgdata = home / "pgdata"
+    (pgdata / ".handle_pids.json").write_text(json.dumps([_dead_pid()]))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        lines = [str(other.pid), str(pgdata), "1795581138", "5432", str(pgdata), "", "0 0"]
+        (pgdata / "postmaster.pid").write_text("\n".join([*lines, "ready   "]) + "\n")
+        current = _akhbar(home, "db", "current")
+        assert other.poll() is None, "pgserver killed a process that was not PostgreSQL"
+    finally:
+        other.kill()
+        other.wait()
     assert current.returncode == 0, current.stderr
     assert current.stdout.strip() == f"{head} (head)"
 

