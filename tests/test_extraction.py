@@ -91,17 +91,7 @@ def test_structured_data_missing_falls_back_to_theme_markup():
     html = re.sub(r'<script type="application/ld\+json".*?</script>', "", html, flags=re.S)
     html = re.sub(r"<meta (?:property|name)=\"(?:og|article|author|twitter)[^>]*>", "", html)
     got = extract_article(html, case.url, case.fetched_at, profile_for_spider("furatpost")).fields()
-    for name in (
-        "title",
-        "body_text",
-        "authors",
-        "published_at",
-        "modified_at",
-        "section",
-        "tags",
-        "external_id",
-        "canonical_url",
-    ):
+    for name in FIELDS:
         assert got[name] == case.expected[name], name
 
 

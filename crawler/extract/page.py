@@ -35,7 +35,7 @@ from crawler.items import ArticleItem, PageSnapshot
 
 EXTRACTOR = "akhbar.page"
 # Bump when the output for the same input changes (re-extraction compares versions).
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"  # 2: plain-text share lines dropped; wp-post-image as image
 
 ARTICLE_TYPES = frozenset(
     {
@@ -793,6 +793,8 @@ def extract_article(
         break
     image = image or _first_url(art.get("image"), data) or _first_url(art.get("thumbnailUrl"), data)
     image = image or meta.first("og:image", "og:image:url", "og:image:secure_url", "twitter:image")
+    if not image:  # WordPress marks the featured image in every theme
+        image = next((img.get("src") for img in select(doc, "img.wp-post-image[src]")), None)
     if not image and content is not None:
         image = next((img.get("src") for img in content.iter("img") if img.get("src")), None)
 
