@@ -101,7 +101,9 @@ def test_structured_data_missing_falls_back_to_theme_markup():
 def test_rest_and_page_give_the_same_revision_fields():
     from crawler.replica.wordpress import WordPressSite
 
-    site = WordPressSite.furatpost()  # the REST entries and pages the replica serves
+    # The REST entries and pages the replica serves: its articles and generated ones, with
+    # bylines, "اقرأ أيضاً"/"مواد ذات صلة" blocks and captioned images inside the content.
+    site = WordPressSite.furatpost(generated=40)
     profile = profile_for_spider("furatpost")
     for article in site.published():
         page = extract_article(
@@ -109,7 +111,7 @@ def test_rest_and_page_give_the_same_revision_fields():
         )
         rest = extract_rest_post(site.rest_post(article.id), FETCHED, profile)
         assert rest.external_id == page.external_id == str(article.id)
-        assert rest.body_text == page.body_text
+        assert rest.body_text == page.body_text == "\n\n".join(article.paragraphs)
         for name in ("title", "authors", "section", "tags", "image_url", "canonical_url"):
             assert getattr(rest, name) == getattr(page, name), (article.id, name)
         assert rest.published_at == page.published_at and rest.modified_at == page.modified_at
