@@ -1,7 +1,8 @@
 """A PostgreSQL server owned by one test: its own data directory and port, stoppable.
 
 The outage test stops and restarts a server mid-crawl; it must never be the shared one on
-5432. Debian's PostgreSQL 15 binaries run as the ``postgres`` user (initdb refuses root).
+5432. Debian's PostgreSQL binaries (the newest installed) run as the ``postgres`` user
+(initdb refuses root).
 """
 
 from __future__ import annotations
@@ -16,7 +17,20 @@ from pathlib import Path
 
 import psycopg
 
-PG_BIN = Path(os.environ.get("AKHBAR_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _pg_bin() -> Path:
+    """``AKHBAR_TEST_PG_BIN``, else the newest Debian/Ubuntu PostgreSQL installed."""
+    explicit = os.environ.get("AKHBAR_TEST_PG_BIN", "").strip()
+    if explicit:
+        return Path(explicit)
+    installed = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    return installed[-1].parent if installed else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 
 
 def available() -> str | None:
