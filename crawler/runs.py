@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 
 from crawler.db.embedded import process_exists
 from crawler.db.models import CrawlRun
-from crawler.db.session import is_outage
+from crawler.db.session import is_outage, one_line
 
 logger = logging.getLogger(__name__)
 
@@ -224,11 +224,6 @@ def _log_failure(what: str, exc: BaseException) -> None:
     # The crawl goes on either way; an outage is expected (one line), anything else is a
     # bug and gets its traceback.
     if is_outage(exc):
-        logger.warning("%s: %s", what, _one_line(exc))
+        logger.warning("%s: %s", what, one_line(exc))
     else:
-        logger.error("%s: %s", what, _one_line(exc), exc_info=exc)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"
+        logger.error("%s: %s", what, one_line(exc), exc_info=exc)

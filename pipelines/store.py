@@ -43,7 +43,7 @@ from crawler.config import spool_dir
 from crawler.db import revisions
 from crawler.db.models import CrawlRun
 from crawler.db.revisions import SiteInfo
-from crawler.db.session import is_outage
+from crawler.db.session import is_outage, one_line
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation
 from crawler.runs import RUN_ID_STAT
 
@@ -124,7 +124,7 @@ class BatchWriter:
             self.down = True
             logger.warning(
                 "database unreachable at start (%s); items will be spooled to %s",
-                _one_line(exc),
+                one_line(exc),
                 self.spool_dir,
             )
         return stats
@@ -158,7 +158,7 @@ class BatchWriter:
                     logger.error(
                         "database rejected a batch of %d (%s); storing it item by item",
                         len(batch),
-                        _one_line(exc),
+                        one_line(exc),
                     )
                     try:
                         self._write_one_by_one(batch, crawl_run_id, stats)
@@ -180,7 +180,7 @@ class BatchWriter:
                     delay = self.retry_delay * 2**attempt
                     logger.warning(
                         "database unavailable (%s); retry %d/%d in %.1f s",
-                        _one_line(exc),
+                        one_line(exc),
                         attempt + 1,
                         self.retry_times,
                         delay,
@@ -200,7 +200,7 @@ class BatchWriter:
                 stats["store/spooled_batches"] += 1
                 logger.warning(
                     "database unavailable (%s); spooled %d items to %s",
-                    _one_line(exc),
+                    one_line(exc),
                     len(batch),
                     path,
                 )
@@ -248,7 +248,7 @@ class BatchWriter:
                 logger.error(
                     "database rejected an observation of %s (%s); kept in %s",
                     _describe(obs),
-                    _one_line(exc),
+                    one_line(exc),
                     path,
                     exc_info=exc,
                 )
@@ -307,7 +307,7 @@ class BatchWriter:
                 logger.error(
                     "database rejected spooled batch %s (%s); moved to %s",
                     path.name,
-                    _one_line(exc),
+                    one_line(exc),
                     target,
                     exc_info=exc,
                 )
@@ -331,11 +331,6 @@ def _existing_run(conn: Any, run_id: int | None) -> int | None:
     if run_id is None:
         return None
     return conn.scalar(select(CrawlRun.id).where(CrawlRun.id == run_id))
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"
 
 
 def _describe(obs: Observation) -> str:

@@ -55,6 +55,12 @@ def is_outage(exc: BaseException) -> bool:
     return isinstance(exc, DatabaseError | OSError)
 
 
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message``, for log lines that stay one line."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+
+
 def normalize_url(url: str) -> str:
     """Make ``postgres://`` and plain ``postgresql://`` URLs use the psycopg 3 driver."""
     try:
