@@ -1,0 +1,153 @@
+"""``akhbar history`` and ``akhbar export``: the archive for analysts."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from datetime import datetime
+from typing import Any, TextIO
+
+from crawler.cli import CommandError
+
+EXPORT_FIELDS = (
+    "site",
+    "article_id",
+    "external_id",
+    "canonical_url",
+    "removed_at",
+    "revision_no",
+    "observed_at",
+    "title",
+    "subtitle",
+    "authors",
+    "published_at",
+    "modified_at",
+    "section",
+    "tags",
+    "image_url",
+    "language",
+    "body_text",
+    "content_hash",
+    "extractor",
+    "extractor_version",
+    "snapshot_id",
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    history = subparsers.add_parser(
+        "history", help="an article's revisions and events, with what changed"
+    )
+    history.add_argument("article", help="article id, SITE:EXTERNAL_ID or any URL it was seen at")
+    history.add_argument("--no-diff", action="store_true", help="list revisions only")
+    history.set_defaults(func=history_command)
+
+    export = subparsers.add_parser("export", help="articles as JSON lines or CSV")
+    export.add_argument("--site", help="only this spider's site")
+    export.add_argument("--since", help="revisions observed since (ISO date or datetime)")
+    export.add_argument(
+        "--all-revisions", action="store_true", help="every revision, not only the current"
+    )
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    export.set_defaults(func=export_command)
+
+
+def _connect() -> Any:
+    from crawler.db.session import ensure_schema, get_engine
+
+    ensure_schema()
+    return get_engine().connect()
+
+
+def history_command(args: argparse.Namespace) -> int:
+    from crawler.db import queries
+
+    with _connect() as conn:
+        try:
+            article = queries.find_article(conn, args.article)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        if article is None:
+            raise CommandError(f"no article in the archive for {args.article}")
+        revisions = queries.revisions(conn, article.id)
+        events = queries.events(conn, article.id)
+    state = f"removed {article.removed_at:%Y-%m-%d %H:%M %Z}" if article.removed_at else "online"
+    print(f"article {article.id}  {article.site}:{article.external_id or '-'}  {state}")
+    print(f"{article.canonical_url}")
+    print(
+        f"first seen {article.first_seen_at:%Y-%m-%d %H:%M %Z}, "
+        f"last checked {article.last_checked_at:%Y-%m-%d %H:%M %Z}, "
+        f"{article.revision_count} revisions\n"
+    )
+    for event in events:
+        reason = f": {event['reason']}" if event["reason"] else ""
+        print(f"  event  {event['occurred_at']:%Y-%m-%d %H:%M %Z}  {event['kind']}{reason}")
+    if events:
+        print()
+    previous = None
+    for revision in revisions:
+        print(
+            f"revision {revision['revision_no']}  observed {revision['observed_at']:%Y-%m-%d %H:%M %Z}"
+            f"  sha256 {revision['content_hash'].hex()[:12]}  {revision['title']}"
+        )
+        if previous is not None and not args.no_diff:
+            for line in queries.revision_diff(previous, revision):
+                print(f"    {line}")
+        previous = revision
+    return 0
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).hex()
+    return value
+
+
+def _write(rows: Any, out: TextIO, fmt: str) -> int:
+    count = 0
+    writer = csv.DictWriter(out, EXPORT_FIELDS, extrasaction="ignore") if fmt == "csv" else None
+    if writer:
+        writer.writeheader()
+    for row in rows:
+        record = {k: _jsonable(row.get(k)) for k in EXPORT_FIELDS}
+        if writer:
+            for key in ("authors", "tags"):
+                record[key] = "; ".join(record[key] or [])
+            writer.writerow(record)
+        else:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from crawler.db import queries
+
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            raise CommandError(
+                f"--since takes an ISO date or datetime, not {args.since!r}"
+            ) from None
+        if since.tzinfo is None:
+            from zoneinfo import ZoneInfo
+
+            since = since.replace(tzinfo=ZoneInfo("Asia/Damascus"))
+    with _connect() as conn:
+        rows = queries.export_rows(
+            conn, site=args.site, since=since, all_revisions=args.all_revisions
+        )
+        if args.output:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                count = _write(rows, out, args.format)
+            print(f"{count} rows written to {args.output}", file=sys.stderr)
+        else:
+            _write(rows, sys.stdout, args.format)
+    return 0
