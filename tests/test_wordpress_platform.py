@@ -210,9 +210,10 @@ def test_politeness_by_default():
     import subprocess
     import sys
 
-    from scrapy.utils.project import get_project_settings
+    from scrapy.settings import Settings
 
-    settings = get_project_settings()
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
     assert settings.getbool("ROBOTSTXT_OBEY") and settings.getbool("AUTOTHROTTLE_ENABLED")
     assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") <= 2
     assert settings.getfloat("DOWNLOAD_DELAY") > 0
@@ -221,6 +222,7 @@ def test_politeness_by_default():
     assert middlewares["scrapy.downloadermiddlewares.retry.RetryMiddleware"] is None
     # An honest User-Agent naming a contact URL the operator can set.
     env = {**os.environ, "AKHBAR_CONTACT_URL": "https://archive.example.org/contact"}
+    env["SCRAPY_SETTINGS_MODULE"] = "crawler.settings"
     agent = subprocess.run(
         [sys.executable, "-m", "scrapy", "settings", "--get", "USER_AGENT"],
         env=env,
