@@ -458,10 +458,28 @@ def test_redirect_from_an_old_url_is_an_event_once(engine):
     assert rec(engine, again) == RecordStats(unchanged=1)
     assert rec(engine, moved) == RecordStats(stale=1)
     assert len(events(engine)) == 3
+    # A redirect within one identity (http to https, no trailing slash) is no move.
+    plain = item(
+        T0 + timedelta(hours=3),
+        url=new_url,
+        redirected_from=["http://euphratespost.net/2026/03/عنوان-جديد"],
+    )
+    assert rec(engine, plain).redirected == 0
     # A first sighting through a redirect is a new article, not a move.
     short = item(T0, ext="202", url=f"{BASE}/b/", redirected_from=[f"{BASE}/?p=202"])
     assert rec(engine, short) == RecordStats(new=1)
-    assert len(events(engine)) == 3
+    assert [k for k, _ in events(engine)].count("redirected") == 1
+
+
+def test_redirect_to_a_url_already_known_is_still_a_move(engine):
+    # The new slug reached the archive first (from a sitemap); the old URL's redirect,
+    # confirmed later, is the move all the same.
+    rec(engine, item(T0))
+    new_url = f"{BASE}/2026/03/عنوان-جديد/"
+    rec(engine, item(T0 + timedelta(hours=1), url=new_url))
+    stats = rec(engine, item(T0 + timedelta(hours=2), url=new_url, redirected_from=[URL]))
+    assert stats == RecordStats(unchanged=1, redirected=1)
+    assert ("redirected", {"from": URL, "to": new_url}) in events(engine)
 
 
 def test_two_observations_of_one_new_article_in_one_batch(engine):

@@ -82,7 +82,7 @@ class RecordStats:
     restored: int = 0
     unknown: int = 0  # ArticleSeen/ArticleGone of an article the archive never had
     urls_added: int = 0
-    redirected: int = 0  # redirected events: an old URL of a known article leads elsewhere
+    redirected: int = 0  # redirected events: a known article's URL leads to another
 
     def as_stats(self, prefix: str = "store/") -> dict[str, int]:
         return {prefix + k: v for k, v in asdict(self).items() if v}
@@ -198,6 +198,8 @@ class _Writes:
     urls: dict[str, tuple[_Art, str, datetime, datetime]] = field(default_factory=dict)
     url_seen: dict[str, datetime] = field(default_factory=dict)  # existing URL rows
     events: list[tuple[_Art, dict[str, Any]]] = field(default_factory=list)
+    # (article id, from, to) of the redirected events already recorded or pending
+    redirects: set[tuple[int, str, str]] = field(default_factory=set)
 
 
 def record(
@@ -228,7 +230,7 @@ def record(
     by_key, by_url, article_ids = _find_existing(conn, batch)
     arts = _load_locked(conn, article_ids)
 
-    writes = _Writes()
+    writes = _Writes(redirects=_known_redirects(conn, batch, list(arts)))
     ext_map: dict[tuple[int, str], _Art] = {
         (a.site_id, a.external_id): a for a in arts.values() if a.external_id is not None
     }
@@ -470,26 +472,9 @@ def _apply(
     for k in b.keys:
         key_map.setdefault(k, art)
 
-    added = _add_urls(b, art, url_map, w, stats, announce=not created, crawl_run_id=crawl_run_id)
-    if not created and isinstance(o, ArticleItem) and o.url in added:
-        # A known article's old URL now leads to one never seen before: the site moved it.
-        # Once per move: the next fetch through the same redirect finds the target known.
-        for source in dict.fromkeys(o.redirected_from):
-            if source != o.url:
-                stats.redirected += 1
-                w.events.append(
-                    (
-                        art,
-                        _event(
-                            "redirected",
-                            b.at,
-                            None,
-                            {"from": source, "to": o.url},
-                            None,
-                            crawl_run_id,
-                        ),
-                    )
-                )
+    _add_urls(b, art, url_map, w, stats, announce=not created, crawl_run_id=crawl_run_id)
+    if not created and isinstance(o, ArticleItem) and o.redirected_from:
+        _add_redirects(b, o, art, w, stats, crawl_run_id)
 
     if created:
         stats.new += 1
@@ -569,6 +554,43 @@ def _apply(
         else:
             stats.unchanged += 1
     _schedule(art, b.at)
+
+
+def _add_redirects(
+    b: _Obs, o: ArticleItem, art: _Art, w: _Writes, stats: RecordStats, crawl_run_id: int | None
+) -> None:
+    """A known article's URL now redirects to another: the site moved it (a retitle's new
+    slug). Once per (article, from, to); a redirect within one identity (http to https, a
+    trailing slash) is no move."""
+    target_key = b.keys[b.urls.index(o.url)]
+    for source in dict.fromkeys(o.redirected_from):
+        if b.keys[b.urls.index(source)] == target_key:
+            continue
+        move = (art.id, source, o.url)
+        if move in w.redirects:
+            continue
+        w.redirects.add(move)  # type: ignore[arg-type]
+        stats.redirected += 1
+        detail = {"from": source, "to": o.url}
+        w.events.append((art, _event("redirected", b.at, None, detail, None, crawl_run_id)))
+
+
+def _known_redirects(
+    conn: Connection, batch: list[_Obs], article_ids: list[int]
+) -> set[tuple[int, str, str]]:
+    """The moves already recorded for the batch's articles (only if it carries redirects)."""
+    if not article_ids or not any(
+        isinstance(b.obs, ArticleItem) and b.obs.redirected_from for b in batch
+    ):
+        return set()
+    rows = conn.execute(
+        text(
+            "SELECT article_id, detail->>'from', detail->>'to' FROM article_events"
+            " WHERE article_id = ANY(CAST(:ids AS bigint[])) AND kind = 'redirected'"
+        ),
+        {"ids": article_ids},
+    )
+    return {(int(a), f, t) for a, f, t in rows}
 
 
 def _canonical_moved(b: _Obs, o: ArticleItem, art: _Art) -> bool:
@@ -676,14 +698,11 @@ def _add_urls(
     *,
     announce: bool,
     crawl_run_id: int | None,
-) -> list[str]:
-    """Attach the observation's URLs to ``art``; return those it added."""
-    added: list[str] = []
+) -> None:
     seen = not isinstance(b.obs, ArticleGone)
     for url, key in zip(b.urls, b.keys, strict=True):
         owner = url_map.get(url)
         if owner is None:
-            added.append(url)
             url_map[url] = art
             w.urls[url] = (art, key, b.at, b.at)
             if announce:
@@ -699,7 +718,6 @@ def _add_urls(
             else:
                 w.url_seen[url] = max(w.url_seen.get(url, b.at), b.at)
         # A URL that belongs to another article stays with it.
-    return added
 
 
 # --- writing ---------------------------------------------------------------------------
