@@ -285,6 +285,26 @@ def test_unchanged_is_observed_when_listed_not_when_decided(monkeypatch):
     assert seen.observed_at == listed and seen.external_id == "100"
 
 
+def test_rest_entry_without_a_body_is_fetched_as_a_page():
+    """Plugins that keep the content out of the API: the post's page decides."""
+    import scrapy
+
+    from crawler.replica.wordpress import WordPressSite
+
+    spider = FuratPostSpider()
+    counted: list[str] = []
+    spider.inc = lambda key, count=1: counted.append(key)
+    post = WordPressSite.furatpost().rest_post(31842)
+    withheld = {**post, "content": {"rendered": "", "protected": False}}
+    (request,) = spider.rest_article(withheld, None, T0)
+    assert isinstance(request, scrapy.Request) and request.url == post["link"]
+    assert request.meta["candidate"].external_id == "31842"
+    assert counted == ["rest/page_fallback"]
+    draft = {**post, "status": "draft"}  # not published: not an article, nothing fetched
+    assert list(spider.rest_article(draft, None, T0)) == []
+    assert counted[-1] == "not_article/not_published"
+
+
 def test_known_articles_matched_by_id_url_or_shortlink():
     spider = FuratPostSpider()
     by_id, by_url, by_shortlink = (

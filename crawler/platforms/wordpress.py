@@ -37,6 +37,8 @@ from crawler.platforms.news import Candidate, NewsSpider, utcnow
 
 # Statuses with which security plugins and hosts refuse the REST API.
 REST_REFUSED = (401, 403, 404, 410)
+# A published post whose REST entry carries no usable body: its page is fetched instead.
+REST_BODY_WITHHELD = frozenset({"empty_body", "short_body"})
 
 
 def parse_gmt(value: str | None) -> datetime | None:
@@ -227,7 +229,7 @@ class WordPressSpider(NewsSpider):
 
     def rest_article(
         self, post: dict[str, Any], response: Response, fetched_at: datetime
-    ) -> Iterator[ArticleItem]:
+    ) -> Iterator[ArticleItem | scrapy.Request]:
         post_id = str(post["id"])
         known = self._known_by_id.get(post_id)
         if known is not None:
@@ -239,7 +241,14 @@ class WordPressSpider(NewsSpider):
             item = self.extract_rest(post, response, fetched_at)
         except Exception as exc:
             reason = getattr(exc, "reason", None)
-            if reason is None:
+            link = post.get("link")
+            if reason in REST_BODY_WITHHELD and isinstance(link, str) and link:
+                # Some plugins keep the content out of the API (or render it only on the
+                # page): the page decides.
+                self.inc("rest/page_fallback")
+                candidate = Candidate(link, lastmod=modified, external_id=post_id, source="rest")
+                yield self.article_request(link, candidate=candidate, known=known)
+            elif reason is None:
                 self.logger.exception("REST extraction failed for post %s", post_id)
                 self.inc("errors")
             else:
