@@ -320,6 +320,10 @@ def test_known_articles_matched_by_id_url_or_shortlink():
     )
     assert spider.match_known(Candidate(f"{HOST}/unknown/")) is None
     assert spider._matched == {1, 2, 3}
+    # Any URL the archive saw an article under (an old slug) names it.
+    moved = KnownArticle(4, None, f"{HOST}/new/", T0, T0, None, url_keys=("euphratespost.net/old",))
+    spider._index_known([moved])
+    assert spider.match_known(Candidate(f"{HOST}/old/?utm_source=rss")) is moved
 
 
 def test_since_is_midnight_in_the_site_time_zone_and_bounds_rest():

@@ -268,6 +268,9 @@ class NewsSpider(scrapy.Spider):
             if article.external_id:
                 self._known_by_id[article.external_id] = article
             self._known_by_key[url_key(article.canonical_url)] = article
+        for article in known:  # old slugs, shortlinks, feed links: after every canonical URL
+            for key in article.url_keys:
+                self._known_by_key.setdefault(key, article)
 
     def match_known(self, candidate: Candidate) -> KnownArticle | None:
         article = None
