@@ -371,3 +371,15 @@ def test_demo_offline_into_its_own_embedded_database(tmp_path):
     assert f"{n} articles, {n + 1} revisions" in out
     assert "+وأكد مسؤول في التحالف الدولي" in out
     assert not user_home.exists()
+
+
+def test_an_unreachable_site_is_a_failed_crawl_not_an_empty_one(make_database, tmp_path):
+    db = make_database()
+    site = WordPressSite.furatpost()
+    with Replica([site]) as replica:
+        replica.faults.add("reset")  # every connection dies before an answer
+        result = run_crawl("furatpost", db, replica.proxy_url, home=tmp_path)
+    assert result.status == "failed", result.log_tail()
+    assert result.stats["finish_reason"] == "site_unreachable"
+    assert result.stat("spider/rest/unreachable") == 1 and not result.stat("spider/rest/refused")
+    assert rows(db, "SELECT count(*) FROM articles")[0][0] == 0

@@ -42,6 +42,7 @@ from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import scrapy
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
@@ -558,6 +559,13 @@ class NewsSpider(scrapy.Spider):
         if self.feed_entries_are_candidates():
             for candidate in self._feed_candidates:
                 self.add_candidate(candidate, authoritative=False)
+        if not self._candidates and self.crawler.stats.get_value("spider/listing/failed"):
+            # Nothing answered (DNS, refused connections, timeouts): a failed crawl, not an
+            # empty site. crawl_runs records it as failed.
+            self.logger.error(
+                "%s: no discovery source answered; the site is unreachable", self.name
+            )
+            raise CloseSpider("site_unreachable")
         to_fetch: list[tuple[Candidate, KnownArticle | None]] = []
         for candidate in self._candidates.values():
             if self.since and not self._within_since(candidate):

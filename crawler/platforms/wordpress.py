@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import scrapy
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.db.revisions import KnownArticle
@@ -151,16 +152,18 @@ class WordPressSpider(NewsSpider):
         page = failure.request.meta.get("page", 1)
         reason = failure.getErrorMessage()
         if page == 1:
-            yield from self.rest_refused(f"request failed: {reason}")
+            # No HTTP answer at all (DNS, timeout, reset) is not a refusal; both fall back.
+            stat = "rest/refused" if failure.check(HttpError) else "rest/unreachable"
+            yield from self.rest_refused(f"request failed: {reason}", stat=stat)
             return
         self.logger.warning("REST page %d failed: %s", page, reason)
         self.inc("rest/failed_pages")
         self._listing_ok = False
 
-    def rest_refused(self, reason: str) -> Iterator[Any]:
+    def rest_refused(self, reason: str, *, stat: str = "rest/refused") -> Iterator[Any]:
         """Fall back to sitemaps and RSS (feeds were read already)."""
-        self.logger.info("REST API refused (%s): falling back to sitemaps and feeds", reason)
-        self.inc("rest/refused")
+        self.logger.info("REST API unusable (%s): falling back to sitemaps and feeds", reason)
+        self.inc(stat)
         self._rest_mode = "off"
         self.crawler.stats.set_value("spider/discovery", "sitemaps")
         yield from self.sitemap_discovery()
