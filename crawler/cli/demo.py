@@ -9,7 +9,6 @@ and prints what the archive holds: the articles, their revisions and the edit as
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import shutil
 import tempfile
@@ -102,6 +101,7 @@ def demo_command(args: argparse.Namespace) -> int:
 def _run(site: Any, proxy_url: str, home: Path) -> None:
     from sqlalchemy import text
 
+    from crawler.db import queries
     from crawler.db.session import ensure_schema, get_engine
 
     print(f"akhbar demo: a replica of {site.meta['name']} ({site.host}) on this machine,")
@@ -135,14 +135,8 @@ def _run(site: Any, proxy_url: str, home: Path) -> None:
     seconds = _crawl(proxy_url, home)
     with engine.connect() as conn:
         print(f"3. second crawl (incremental): {_summary(_last_run(conn), seconds)}\n")
-        revisions = conn.execute(
-            text(
-                "SELECT r.revision_no, r.observed_at, r.body_text FROM article_revisions r "
-                "JOIN articles a ON a.id = r.article_id WHERE a.external_id = :e "
-                "ORDER BY r.revision_no"
-            ),
-            {"e": str(post_id)},
-        ).all()
+        article_ref = queries.find_article(conn, f"{SPIDER}:{post_id}")
+        revisions = queries.revisions(conn, article_ref.id) if article_ref else []
         totals = conn.execute(
             text("SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM article_revisions)")
         ).one()
@@ -152,16 +146,9 @@ def _run(site: Any, proxy_url: str, home: Path) -> None:
 
         raise CommandError(f"expected a second revision of post {post_id}, found {len(revisions)}")
     old, new = revisions[-2], revisions[-1]
-    print(f"4. post {post_id}, revision {old.revision_no} -> {new.revision_no}:\n")
-    diff = difflib.unified_diff(
-        old.body_text.split("\n"),
-        new.body_text.split("\n"),
-        fromfile=f"revision {old.revision_no} ({old.observed_at:%Y-%m-%d %H:%M:%S %Z})",
-        tofile=f"revision {new.revision_no} ({new.observed_at:%Y-%m-%d %H:%M:%S %Z})",
-        lineterm="",
-        n=1,
-    )
-    for line in diff:
+    print(f"4. post {post_id}, revision {old['revision_no']} -> {new['revision_no']}")
+    print(f"   (observed {old['observed_at']:%H:%M:%S} and {new['observed_at']:%H:%M:%S %Z}):\n")
+    for line in queries.revision_diff(old, new):
         print(f"   {line}")
     print(
         "\nThe real crawl is `scrapy crawl furatpost` (into $DATABASE_URL, or the embedded "
