@@ -612,3 +612,18 @@ def test_a_batch_takes_a_bounded_number_of_advisory_locks(engine):
         ).scalar_one()
     assert 0 < held <= LOCK_BUCKETS
     assert len(rows(engine, "SELECT id FROM articles")) == 300
+
+
+def test_known_articles_carry_the_page_etag_only_for_a_page_snapshot(engine):
+    page = PageSnapshot(URL, 200, {"Etag": '"31842-1717"'}, b"<html>page</html>", T0)
+    rest_url = f"{BASE}/wp-json/wp/v2/posts/2"
+    rest = PageSnapshot(rest_url, 200, {"Etag": '"listing"'}, b'{"id": 2}', T0)
+    rec(
+        engine,
+        item(T0, snapshot=page),
+        item(T0, ext="2", url=f"{BASE}/b/", snapshot=rest),
+        item(T0, ext="3", url=f"{BASE}/c/"),
+    )
+    with engine.connect() as conn:
+        etags = {k.external_id: k.etag for k in known_articles(conn, SITE)}
+    assert etags == {"101": '"31842-1717"', "2": None, "3": None}

@@ -195,8 +195,21 @@ def known(
     modified: datetime | None = T0,
     checked: datetime = T0 + timedelta(days=1),
     removed: datetime | None = None,
+    etag: str | None = None,
 ) -> KnownArticle:
-    return KnownArticle(article_id, external_id, url, modified, checked, removed)
+    return KnownArticle(article_id, external_id, url, modified, checked, removed, etag=etag)
+
+
+def test_refetch_of_a_known_article_is_conditional():
+    spider = FuratPostSpider()
+    url = f"{HOST}/{SLUG}/"
+    request = spider.article_request(url, known=known(etag='"31842-1717"'))
+    assert request.headers.get("If-None-Match") == b'"31842-1717"'
+    assert request.headers.get("If-Modified-Since") == b"Thu, 02 May 2024 12:00:00 GMT"
+    # Without a page ETag, the date alone; a new article and a deletion check, neither.
+    assert b"If-None-Match" not in spider.article_request(url, known=known()).headers
+    assert not spider.article_request(url).headers
+    assert not spider.article_request(url, known=known(etag='"x"'), confirm=True).headers
 
 
 def test_declaration():

@@ -99,6 +99,9 @@ class KnownArticle:
     # url_key of every URL the article was seen under (old slugs, shortlinks, feed links):
     # a listing naming any of them names this article.
     url_keys: tuple[str, ...] = ()
+    # The ETag of the page behind the current revision, for If-None-Match (None when that
+    # revision came from a REST entry or the site sends no ETag).
+    etag: str | None = None
 
 
 def ensure_site(conn: Connection, site: SiteInfo) -> int:
@@ -133,6 +136,11 @@ def known_articles(conn: Connection, site_slug: str) -> list[KnownArticle]:
         .where(u.c.article_id == a.c.id)
         .scalar_subquery()
     )
+    sn = snapshots_t
+    # Scrapy title-cases header names ("Etag"); other writers may not.
+    etag = func.coalesce(
+        sn.c.headers["Etag"].astext, sn.c.headers["ETag"].astext, sn.c.headers["etag"].astext
+    )
     rows = conn.execute(
         select(
             a.c.id,
@@ -142,16 +150,24 @@ def known_articles(conn: Connection, site_slug: str) -> list[KnownArticle]:
             a.c.last_checked_at,
             a.c.removed_at,
             keys,
+            sn.c.url,
+            etag,
         )
         .select_from(
-            a.join(sites_t, sites_t.c.id == a.c.site_id).outerjoin(
-                r, r.c.id == a.c.current_revision_id
-            )
+            a.join(sites_t, sites_t.c.id == a.c.site_id)
+            .outerjoin(r, r.c.id == a.c.current_revision_id)
+            .outerjoin(sn, sn.c.id == r.c.snapshot_id)
         )
         .where(sites_t.c.slug == site_slug)
         .order_by(a.c.id)
     )
-    return [KnownArticle(*row[:-1], url_keys=tuple(row[-1] or ())) for row in rows]
+    known = []
+    for *fields, url_keys, snapshot_url, snapshot_etag in rows:
+        url_keys = tuple(url_keys or ())
+        # Only a page's own ETag validates that page (not a REST entry's).
+        page_etag = snapshot_etag if snapshot_url and url_key(snapshot_url) in url_keys else None
+        known.append(KnownArticle(*fields, url_keys=url_keys, etag=page_etag))
+    return known
 
 
 # --- internal state of one batch -----------------------------------------------------

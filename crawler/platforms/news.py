@@ -14,7 +14,7 @@ One crawl:
 2. *Decision.* Each listed article is compared with what the archive knows
    (``crawler.db.revisions.known_articles``): unchanged per the listing's lastmod →
    ``ArticleSeen`` without a request; new or changed → fetched (a known one with
-   ``If-Modified-Since``, so a 304 is an ``ArticleSeen`` too).
+   ``If-Modified-Since`` and its page's ``If-None-Match``, so a 304 is an ``ArticleSeen`` too).
 3. *Deletions.* When the listing was complete (an authoritative source answered in full and
    no ``since`` bound was given), each known article missing from it is fetched once: 404/410
    or a recognised soft 404 → ``ArticleGone``; a redirect to a new slug continues the same
@@ -615,6 +615,8 @@ class NewsSpider(scrapy.Spider):
         headers = {}
         if known is not None and not confirm and known.removed_at is None and not self.refetch:
             headers["If-Modified-Since"] = http_date(known.last_checked_at)
+            if known.etag:
+                headers["If-None-Match"] = known.etag
         return scrapy.Request(
             url,
             callback=self.parse_article,
