@@ -116,4 +116,4 @@ def test_export_csv_to_a_file(archive, tmp_path):
     # Nothing to export: the header alone.
     assert main(["export", "--format", "csv", "--site", "nosuchsite", "-o", str(out)]) == 0
     (header,) = out.read_text(encoding="utf-8").splitlines()
-    assert header.startswith("site,article_id,external_id,canonical_url")
+    assert header.startswith("site,article_id,external_id,canonical_url,removed_at,title,")

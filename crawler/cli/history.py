@@ -11,29 +11,16 @@ from typing import Any, TextIO
 
 from crawler.cli import CommandError
 
-EXPORT_FIELDS = (
-    "site",
-    "article_id",
-    "external_id",
-    "canonical_url",
-    "removed_at",
-    "revision_no",
-    "observed_at",
-    "title",
-    "subtitle",
-    "authors",
-    "published_at",
-    "modified_at",
-    "section",
-    "tags",
-    "image_url",
-    "language",
-    "body_text",
-    "content_hash",
-    "extractor",
-    "extractor_version",
-    "snapshot_id",
-)
+# Identity and provenance around the revision's own fields (crawler.extract.page).
+ID_FIELDS = ("site", "article_id", "external_id", "canonical_url", "removed_at")
+PROVENANCE_FIELDS = ("revision_no", "observed_at", "content_hash", "extractor")
+PROVENANCE_FIELDS += ("extractor_version", "snapshot_id")
+
+
+def export_fields() -> tuple[str, ...]:
+    from crawler.extract.page import REVISION_FIELDS  # not at import: heavy for other commands
+
+    return (*ID_FIELDS, *REVISION_FIELDS, *PROVENANCE_FIELDS)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -110,11 +97,12 @@ def _jsonable(value: Any) -> Any:
 
 def _write(rows: Any, out: TextIO, fmt: str) -> int:
     count = 0
-    writer = csv.DictWriter(out, EXPORT_FIELDS, extrasaction="ignore") if fmt == "csv" else None
+    fields = export_fields()
+    writer = csv.DictWriter(out, fields, extrasaction="ignore") if fmt == "csv" else None
     if writer:
         writer.writeheader()
     for row in rows:
-        record = {k: _jsonable(row.get(k)) for k in EXPORT_FIELDS}
+        record = {k: _jsonable(row.get(k)) for k in fields}
         if writer:
             for key in ("authors", "tags"):
                 record[key] = "; ".join(record[key] or [])
