@@ -39,7 +39,9 @@ from crawler.replica.wordpress import WordPressSite
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-SETTINGS = {**POLITENESS_OFF, "LOG_LEVEL": "WARNING"}
+# Politeness off for a throughput figure: no delays, no AutoThrottle, and 8 requests at once
+# to the one site instead of 2 (only the page path makes enough requests for it to matter).
+SETTINGS = {**POLITENESS_OFF, "LOG_LEVEL": "WARNING", "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
 
 
 def crawl(url: str, replica: Replica, home: Path) -> dict[str, Any]:
