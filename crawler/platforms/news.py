@@ -253,13 +253,18 @@ class NewsSpider(scrapy.Spider):
         """What the archive knows of this site; empty (a full crawl) if it cannot tell."""
         try:
             from crawler.db import revisions
-            from crawler.db.session import ensure_schema, get_engine
+            from crawler.db.session import ensure_schema, get_engine, is_outage, one_line
 
             ensure_schema()
             with get_engine().connect() as conn:
                 return revisions.known_articles(conn, self.name)
         except Exception as exc:  # the crawl goes on; the store pipeline spools
-            self.logger.warning("known articles unavailable (%s): crawling as if first", exc)
+            if is_outage(exc):
+                self.logger.warning(
+                    "known articles unavailable (%s): crawling as if first", one_line(exc)
+                )
+            else:  # a bug, not an outage: keep its traceback
+                self.logger.exception("known articles unavailable: crawling as if first")
             self.inc("known_unavailable")
             return []
 
