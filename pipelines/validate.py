@@ -3,13 +3,18 @@
 Reasons (each counted as ``validate/dropped/<reason>``, the item dropped with ``DropItem``):
 ``missing_title``, ``short_body`` (fewer than ``VALIDATE_MIN_BODY_CHARS`` characters,
 default 80), ``challenge`` (bot-protection text in the title or body), ``naive_datetime``
-(a datetime without timezone), ``future_published`` (published more than
-``VALIDATE_FUTURE_TOLERANCE_HOURS``, default 24, after it was fetched). Passing articles
-count ``validate/passed``; ``ArticleSeen`` and ``ArticleGone`` pass untouched.
+(a datetime without timezone). Passing articles count ``validate/passed``; ``ArticleSeen``
+and ``ArticleGone`` pass untouched.
+
+A publication date more than ``VALIDATE_FUTURE_TOLERANCE_HOURS`` (default 24) after the
+fetch is suspicious (a scheduled post, a site's clock or time zone bug) but still what the
+site declares: the article is kept as published, logged and counted as
+``validate/future_published``, never dropped.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timedelta
 from typing import Any, Self
@@ -18,6 +23,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.items import ArticleItem
+
+logger = logging.getLogger(__name__)
 
 # Text that only bot-protection pages carry (Cloudflare, Sucuri, DDoS-Guard, Incapsula).
 CHALLENGE_TEXT = re.compile(
@@ -58,9 +65,6 @@ class ValidatePipeline:
         for name in ("fetched_at", "published_at", "modified_at"):
             if _naive(getattr(item, name)):
                 return "naive_datetime", f"{name} at {item.url}"
-        if item.published_at and item.fetched_at:
-            if item.published_at - item.fetched_at > self.future_tolerance:
-                return "future_published", f"{item.published_at.isoformat()} at {item.url}"
         return None
 
     def process_item(self, item: Any) -> Any:
@@ -71,5 +75,13 @@ class ValidatePipeline:
             reason, detail = found
             self.stats.inc_value(f"validate/dropped/{reason}")
             raise DropItem(f"not an article ({reason}): {detail}")
+        if item.published_at and item.published_at - item.fetched_at > self.future_tolerance:
+            self.stats.inc_value("validate/future_published")
+            logger.warning(
+                "published in the future (%s, fetched %s): %s",
+                item.published_at.isoformat(),
+                item.fetched_at.isoformat(),
+                item.url,
+            )
         self.stats.inc_value("validate/passed")
         return item
