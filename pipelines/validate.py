@@ -2,7 +2,7 @@
 
 Reasons (each counted as ``validate/dropped/<reason>``, the item dropped with ``DropItem``):
 ``missing_title``, ``short_body`` (fewer than ``VALIDATE_MIN_BODY_CHARS`` characters,
-default 80), ``challenge`` (bot-protection text in the title or body), ``naive_datetime``
+default 25, as short as a one-sentence breaking-news post), ``challenge`` (bot-protection text in the title or body), ``naive_datetime``
 (a datetime without timezone). Passing articles count ``validate/passed``; ``ArticleSeen``
 and ``ArticleGone`` pass untouched.
 
@@ -43,7 +43,7 @@ class ValidatePipeline:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.stats = crawler.stats
-        self.min_body_chars = settings.getint("VALIDATE_MIN_BODY_CHARS", 80)
+        self.min_body_chars = settings.getint("VALIDATE_MIN_BODY_CHARS", 25)
         self.future_tolerance = timedelta(
             hours=settings.getfloat("VALIDATE_FUTURE_TOLERANCE_HOURS", 24.0)
         )

@@ -95,6 +95,18 @@ def test_structured_data_missing_falls_back_to_theme_markup():
         assert got[name] == case.expected[name], name
 
 
+def test_a_one_sentence_breaking_news_post_is_an_article():
+    from crawler.replica.wordpress import WordPressSite
+
+    site = WordPressSite.furatpost()
+    sentence = "مقتل ثلاثة مدنيين بقصف على ريف دير الزور الشرقي."
+    post = site.add({"title": "عاجل | قصف على ريف دير الزور", "paragraphs": [sentence]})
+    profile = profile_for_spider("furatpost")
+    page = extract_article(site.render_article(post.id), site.permalink(post.id), FETCHED, profile)
+    rest = extract_rest_post(site.rest_post(post.id), FETCHED, profile)
+    assert page.body_text == rest.body_text == sentence
+
+
 # --- WordPress REST ---------------------------------------------------------------------
 
 

@@ -185,7 +185,9 @@ class ExtractionProfile:
     image_selector: str | None = None
     # A regex with one group taking the site's article id from a URL (e.g. r"/archives/(\d+)").
     external_id_pattern: str | None = None
-    min_body_chars: int = 80
+    # Shorter is not an article. Low on purpose: a breaking-news post ("عاجل | ...") can be
+    # one sentence; error, challenge and listing pages are recognised by other means.
+    min_body_chars: int = 25
     use_generic_fallback: bool = True  # trafilatura when no body selector finds text
 
     @property
