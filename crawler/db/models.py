@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     Text,
+    Unicode,
     UniqueConstraint,
     func,
     text,
@@ -45,7 +47,8 @@ tstz = Annotated[datetime, mapped_column(DateTime(timezone=True))]
 tstz_now = Annotated[datetime, mapped_column(DateTime(timezone=True), server_default=func.now())]
 text_list = Annotated[list[str], mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))]
 
-CRAWL_STATUSES = ("running", "finished", "failed", "interrupted", "skipped")
+# What each status means, and the exit status of the crawl process: docs/crawl-stats.md.
+CRAWL_STATUSES = ("running", "finished", "failed", "interrupted", "skipped", "partial", "spooled")
 EVENT_KINDS = ("removed", "restored", "url_added", "redirected", "canonical_changed")
 
 
@@ -88,6 +91,18 @@ class CrawlRun(Base):
     stats: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     hostname: Mapped[str | None] = mapped_column(Text)
     pid: Mapped[int | None] = mapped_column(Integer)
+
+
+class SchedulerJob(Base):
+    """APScheduler's job store (``akhbar schedule run``): each job's next run time, so a
+    restarted service knows which runs it missed. The layout is APScheduler's own
+    ``SQLAlchemyJobStore`` table; only the scheduler writes it."""
+
+    __tablename__ = "scheduler_jobs"
+
+    id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class PageSnapshot(Base):
