@@ -375,6 +375,12 @@ def test_cli_extract_prints_one_json_object(capsys):
     assert status == 0
     assert tuple(out) == output_keys()
     assert out["site"] == "furatpost"
+    # Machine output is in UTC; the golden case keeps the offset the site declared.
+    for key in ("published_at", "modified_at"):
+        if case.expected.get(key):
+            assert out[key].endswith("+00:00")
+            assert datetime.fromisoformat(out[key]) == datetime.fromisoformat(case.expected[key])
+            out[key] = case.expected[key]
     assert {k: out[k] for k in FIELDS} == case.expected
 
 

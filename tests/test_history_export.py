@@ -117,3 +117,68 @@ def test_export_csv_to_a_file(archive, tmp_path):
     assert main(["export", "--format", "csv", "--site", "nosuchsite", "-o", str(out)]) == 0
     (header,) = out.read_text(encoding="utf-8").splitlines()
     assert header.startswith("site,article_id,external_id,canonical_url,removed_at,title,")
+
+
+# --- output conventions (crawler.display, docs/output.md) ------------------------------
+
+
+@pytest.fixture
+def foreign_session_zone(monkeypatch):
+    # libpq sets the session's TimeZone from PGTZ: the server hands back timestamps in
+    # Tokyo time, and only our formatting can make them Damascus (terminal) or UTC (files).
+    monkeypatch.setenv("PGTZ", "Asia/Tokyo")
+    from crawler.db.session import dispose_engines
+
+    dispose_engines()
+    yield
+    dispose_engines()
+
+
+def test_history_shows_damascus_time_with_utc_and_the_url_decoded(
+    archive, foreign_session_zone, capsys
+):
+    assert main(["history", "furatpost:501"]) == 0
+    out = capsys.readouterr().out
+    # T0 is 09:00 UTC on 2025-03-01: 12:00 in Damascus (+03:00 all year since 2022).
+    assert "revision 1  observed 2025-03-01 12:00 +03:00 (09:00 UTC)" in out
+    assert "removed 2025-03-01 15:00 +03:00 (12:00 UTC)" in out
+    assert "+09:00" not in out and "JST" not in out
+    assert "https://euphratespost.net/الرقة/" in out.splitlines()[1]
+    assert SLUG not in out
+
+
+def test_export_times_are_utc_whatever_the_session_zone(archive, foreign_session_zone, capsys):
+    assert main(["export", "--site", "furatpost"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    for row in rows:
+        for key in ("observed_at", "published_at", "removed_at"):
+            if row[key] is not None:
+                assert row[key].endswith("+00:00"), (key, row[key])
+    assert rows[0]["observed_at"] == (T0 + timedelta(hours=2)).isoformat()
+    # Machine output keeps the URL exactly as stored (encoded): it is an identifier there.
+    assert rows[0]["canonical_url"] == URL
+
+    assert main(["export", "--format", "csv", "--site", "furatpost"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0]["removed_at"] == (T0 + timedelta(hours=3)).isoformat()
+
+
+def test_export_csv_with_a_bom_for_spreadsheets(archive, tmp_path, capfd):
+    out = tmp_path / "articles.csv"
+    assert main(["export", "--format", "csv", "--bom", "-o", str(out)]) == 0
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfsite,article_id,")
+    assert data.count(b"\xef\xbb\xbf") == 1
+    assert "الفقرة الأولى" in data.decode("utf-8-sig")
+
+    # Without --bom, no BOM; on standard output the same bytes as in a file.
+    assert main(["export", "--format", "csv", "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(b"site,")
+    capfd.readouterr()
+    assert main(["export", "--format", "csv", "--bom"]) == 0
+    assert capfd.readouterr().out.startswith("\ufeffsite,article_id,")
+
+
+def test_bom_is_refused_for_json_lines(archive, capsys):
+    assert main(["export", "--bom"]) == 2
+    assert "--bom is for --format csv" in capsys.readouterr().err

@@ -103,6 +103,7 @@ def _run(site: Any, proxy_url: str, home: Path) -> None:
 
     from crawler.db import queries
     from crawler.db.session import ensure_schema, get_engine
+    from crawler.display import local_date, local_time
 
     print(f"akhbar demo: a replica of {site.meta['name']} ({site.host}) on this machine,")
     print(f"an embedded PostgreSQL in {home}\n")
@@ -122,7 +123,7 @@ def _run(site: Any, proxy_url: str, home: Path) -> None:
         ).all()
     print(f"   {'post id':>8}  {'published':<10}  {'chars':>5}  title")
     for row in rows:
-        when = row.published_at.date().isoformat() if row.published_at else "?"
+        when = local_date(row.published_at)
         title = textwrap.shorten(row.title, 70, placeholder="…")
         print(f"   {row.external_id:>8}  {when:<10}  {row.chars:>5}  {title}")
 
@@ -147,7 +148,8 @@ def _run(site: Any, proxy_url: str, home: Path) -> None:
         raise CommandError(f"expected a second revision of post {post_id}, found {len(revisions)}")
     old, new = revisions[-2], revisions[-1]
     print(f"4. post {post_id}, revision {old['revision_no']} -> {new['revision_no']}")
-    print(f"   (observed {old['observed_at']:%H:%M:%S} and {new['observed_at']:%H:%M:%S %Z}):\n")
+    print(f"   (observed {local_time(old['observed_at'], seconds=True)}")
+    print(f"    and {local_time(new['observed_at'], seconds=True)}):\n")
     for line in queries.revision_diff(old, new):
         print(f"   {line}")
     print(

@@ -4,7 +4,8 @@ The same code re-extracts archived snapshots (``crawler.extract.snapshot``): a s
 or a WordPress REST post entry as a REST crawl stores it.
 
 Prints one JSON object (keys named as the ``article_revisions`` columns plus ``site``,
-``canonical_url`` and ``external_id``; datetimes ISO 8601 with their offset). Exits 2 with a
+``canonical_url`` and ``external_id``; datetimes ISO 8601 in UTC, as all machine output,
+see ``crawler.display``). Exits 2 with a
 one-line reason when the page is not an article. Works offline.
 """
 
@@ -74,7 +75,10 @@ def run(args: argparse.Namespace) -> int:
     except NotAnArticle as exc:
         print(f"akhbar: not an article: {exc}", file=sys.stderr)
         return 2
+    from crawler.display import utc_iso
+
     out = article.fields()
+    out.update(published_at=utc_iso(article.published_at), modified_at=utc_iso(article.modified_at))
     out["site"] = site
     print(json.dumps({k: out[k] for k in output_keys()}, ensure_ascii=False, indent=2))
     return 0

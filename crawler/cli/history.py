@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TextIO
 
 from crawler.cli import CommandError
+from crawler.display import DISPLAY_ZONE, display_url, local_time, utc_iso
 
 # Identity and provenance around the revision's own fields (crawler.extract.page).
 ID_FIELDS = ("site", "article_id", "external_id", "canonical_url", "removed_at")
@@ -39,6 +43,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    export.add_argument(
+        "--bom",
+        action="store_true",
+        help="CSV only: start with a UTF-8 byte order mark, so spreadsheet programs "
+        "(Excel, LibreOffice) read the Arabic text as UTF-8",
+    )
     export.set_defaults(func=export_command)
 
 
@@ -61,23 +71,22 @@ def history_command(args: argparse.Namespace) -> int:
             raise CommandError(f"no article in the archive for {args.article}")
         revisions = queries.revisions(conn, article.id)
         events = queries.events(conn, article.id)
-    state = f"removed {article.removed_at:%Y-%m-%d %H:%M %Z}" if article.removed_at else "online"
+    state = f"removed {local_time(article.removed_at)}" if article.removed_at else "online"
     print(f"article {article.id}  {article.site}:{article.external_id or '-'}  {state}")
-    print(f"{article.canonical_url}")
+    print(display_url(article.canonical_url))
     print(
-        f"first seen {article.first_seen_at:%Y-%m-%d %H:%M %Z}, "
-        f"last checked {article.last_checked_at:%Y-%m-%d %H:%M %Z}, "
+        f"first seen {local_time(article.first_seen_at)}, "
+        f"last checked {local_time(article.last_checked_at)}, "
         f"{article.revision_count} revisions\n"
     )
     for event in events:
-        reason = f": {event['reason']}" if event["reason"] else ""
-        print(f"  event  {event['occurred_at']:%Y-%m-%d %H:%M %Z}  {event['kind']}{reason}")
+        print(f"  event  {local_time(event['occurred_at'])}  {_event_text(event)}")
     if events:
         print()
     previous = None
     for revision in revisions:
         print(
-            f"revision {revision['revision_no']}  observed {revision['observed_at']:%Y-%m-%d %H:%M %Z}"
+            f"revision {revision['revision_no']}  observed {local_time(revision['observed_at'])}"
             f"  sha256 {revision['content_hash'].hex()[:12]}  {revision['title']}"
         )
         if previous is not None and not args.no_diff:
@@ -87,9 +96,20 @@ def history_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _event_text(event: dict[str, Any]) -> str:
+    """``removed: http 410``, ``url_added: URL``, ``redirected: FROM -> TO``."""
+    detail = event.get("detail") or {}
+    parts = [event["reason"]] if event["reason"] else []
+    if "url" in detail:
+        parts.append(display_url(detail["url"]))
+    if "from" in detail and "to" in detail:
+        parts.append(f"{display_url(detail['from'])} -> {display_url(detail['to'])}")
+    return event["kind"] + (f": {'; '.join(parts)}" if parts else "")
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat()
+        return utc_iso(value)
     if isinstance(value, bytes | memoryview):
         return bytes(value).hex()
     return value
@@ -113,9 +133,28 @@ def _write(rows: Any, out: TextIO, fmt: str) -> int:
     return count
 
 
+@contextmanager
+def _output(path: str | None, bom: bool) -> Iterator[TextIO]:
+    """The export's destination, always UTF-8 (whatever the locale), with a BOM if asked."""
+    encoding = "utf-8-sig" if bom else "utf-8"
+    if path:
+        with open(path, "w", encoding=encoding, newline="") as out:
+            yield out
+        return
+    sys.stdout.flush()
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="")
+    try:
+        yield out
+    finally:
+        out.flush()
+        out.detach()  # sys.stdout keeps its buffer
+
+
 def export_command(args: argparse.Namespace) -> int:
     from crawler.db import queries
 
+    if args.bom and args.format != "csv":
+        raise CommandError("--bom is for --format csv (a BOM would break JSON lines)", code=2)
     since = None
     if args.since:
         try:
@@ -124,18 +163,14 @@ def export_command(args: argparse.Namespace) -> int:
             raise CommandError(
                 f"--since takes an ISO date or datetime, not {args.since!r}"
             ) from None
-        if since.tzinfo is None:
-            from zoneinfo import ZoneInfo
-
-            since = since.replace(tzinfo=ZoneInfo("Asia/Damascus"))
+        if since.tzinfo is None:  # a date as a person gives it: the sites' local time
+            since = since.replace(tzinfo=DISPLAY_ZONE)
     with _connect() as conn:
         rows = queries.export_rows(
             conn, site=args.site, since=since, all_revisions=args.all_revisions
         )
-        if args.output:
-            with open(args.output, "w", encoding="utf-8", newline="") as out:
-                count = _write(rows, out, args.format)
-            print(f"{count} rows written to {args.output}", file=sys.stderr)
-        else:
-            _write(rows, sys.stdout, args.format)
+        with _output(args.output, args.bom) as out:
+            count = _write(rows, out, args.format)
+    if args.output:
+        print(f"{count} rows written to {args.output}", file=sys.stderr)
     return 0

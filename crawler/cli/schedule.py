@@ -52,11 +52,13 @@ def _jobs(spiders: list[str]) -> list:
 
 
 def list_command(args: argparse.Namespace) -> int:
+    from crawler.display import local_time
+
     jobs = _jobs([])
     width = max(len(job.spider) for job in jobs)
     for job in jobs:
         next_run = job.next_run()
-        print(f"{job.spider:<{width}}  {job.schedule:<16}  next: {next_run:%Y-%m-%d %H:%M %Z}")
+        print(f"{job.spider:<{width}}  {job.schedule:<16}  next: {local_time(next_run)}")
     return 0
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from crawler.display import local_time
 from crawler.extract.urls import url_key
 
 # The revision fields an analyst compares, in the order a diff shows them.
@@ -96,7 +97,7 @@ def _lines(field: str, value: Any) -> list[str]:
     if isinstance(value, list):
         return [", ".join(value)] if value else []
     if isinstance(value, datetime):
-        return [value.isoformat()]
+        return [local_time(value)]
     return str(value).split("\n") if field == "body_text" else [str(value)]
 
 
