@@ -86,3 +86,24 @@ def test_psql_runs_against_the_database_in_use(database_url, monkeypatch, capfd)
     status = main(["db", "psql", "--", "-Atc", "SELECT current_database()"])
     assert status == 0
     assert capfd.readouterr().out.strip() == make_url(database_url).database
+
+
+def test_psql_gets_every_argument_after_psql(database_url, monkeypatch, capfd):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    # psql's own options, in psql's order, none of them ours (-c, -A, -t, -F, --help).
+    args = ["-c", "SELECT 41 + 1, current_database()", "-A", "-t", "-F", ";"]
+    assert main(["db", "psql", *args]) == 0
+    assert capfd.readouterr().out.strip() == f"42;{make_url(database_url).database}"
+    assert main(["db", "psql", "--help"]) == 0
+    assert "psql is the PostgreSQL interactive terminal" in capfd.readouterr().out
+    # psql's own exit status comes back.
+    assert main(["db", "psql", "-v", "ON_ERROR_STOP=1", "-c", "SELECT nosuchcolumn"]) != 0
+    assert "nosuchcolumn" in capfd.readouterr().err
+
+
+def test_serve_with_a_server_url_says_so(monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://reader:s3cret@db.example:5433/archive")
+    assert main(["db", "serve"]) == 0
+    out = capsys.readouterr().out
+    assert "a server already" in out and "db.example:5433/archive" in out
+    assert "s3cret" not in out

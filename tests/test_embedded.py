@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from crawler.db import session as db_session
@@ -29,6 +35,18 @@ def _akhbar(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [str(AKHBAR)] if AKHBAR.exists() else [sys.executable, "-m", "crawler.cli"]
     return subprocess.run(
         [*command, *args], env=_env(home), capture_output=True, text=True, timeout=120
+    )
+
+
+def _spawn(home: Path, *argv: str) -> subprocess.Popen[str]:
+    """A process on the embedded server under ``home``, all three streams piped."""
+    return subprocess.Popen(
+        list(argv),
+        env=_env(home),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -100,17 +118,7 @@ sys.stdin.read()  # hold the server until the test lets go
 
 
 def test_concurrent_processes_share_one_embedded_server(home: Path):
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", CLIENT],
-            env=_env(home),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(3)
-    ]
+    procs = [_spawn(home, sys.executable, "-c", CLIENT) for _ in range(3)]
     try:
         lines = [proc.stdout.readline().split() for proc in procs]
     finally:
@@ -125,3 +133,100 @@ def test_concurrent_processes_share_one_embedded_server(home: Path):
     # One server: every process saw the same postmaster start time.
     assert len({line[0] for line in lines}) == 1, lines
     assert not (home / "pgdata" / "postmaster.pid").exists()
+
+
+class LineReader:
+    """A process's stdout lines, read by a thread, so a test waits for one with a deadline."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, args=(proc.stdout,), daemon=True).start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.put(line)
+        self.lines.put(None)  # end of output
+
+    def until(self, prefix: str, timeout: float = 120) -> list[str]:
+        """Lines up to the first one starting with ``prefix``."""
+        deadline = time.monotonic() + timeout
+        seen: list[str] = []
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            seen.append(line)
+            if line.startswith(prefix):
+                return seen
+        raise AssertionError(f"no line starting with {prefix!r}; got {seen!r}")
+
+
+HOLDER = """
+import sys
+from sqlalchemy import text
+from crawler.db.session import database_url, get_engine
+engine = get_engine(database_url())
+for _ in sys.stdin:  # one query per line the test sends; EOF lets go of the server
+    with engine.connect() as conn:
+        print(conn.execute(text("SELECT count(*) FROM articles")).scalar_one(), flush=True)
+"""
+
+
+def test_db_serve_keeps_the_embedded_server_on_tcp_until_sigterm(home: Path):
+    command = [str(AKHBAR)] if AKHBAR.exists() else [sys.executable, "-m", "crawler.cli"]
+    serve = _spawn(home, *command, "db", "serve", "--port", "0")
+    holder = None
+    try:
+        serve_out = LineReader(serve)
+        lines = serve_out.until("libpq URL:")
+        sqlalchemy_url = next(line for line in lines if line.startswith("SQLAlchemy URL:"))
+        assert sqlalchemy_url.split()[-1].startswith("postgresql+psycopg://postgres@127.0.0.1:")
+        libpq_url = lines[-1].split()[-1]
+        assert libpq_url.startswith("postgresql://postgres@127.0.0.1:")
+        # An outside tool over TCP: the archive's tables are there (migrated), and it is the
+        # embedded server (its data directory under AKHBAR_HOME).
+        with psycopg.connect(libpq_url, connect_timeout=10) as conn:
+            assert conn.execute("SELECT count(*) FROM articles").fetchone() == (0,)
+            data_directory = conn.execute("SHOW data_directory").fetchone()[0]
+            assert Path(data_directory).resolve() == (home / "pgdata").resolve()
+
+        # Another akhbar process shares the server; it keeps working after serve stops.
+        holder = _spawn(home, sys.executable, "-c", HOLDER)
+        holder_out = LineReader(holder)
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert holder_out.until("0") == ["0\n"]
+
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=60) == 0, serve.stderr.read()
+        assert serve_out.until("stopped serving")
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(libpq_url, connect_timeout=5).close()
+
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert holder_out.until("0") == ["0\n"]
+        assert (home / "pgdata" / "postmaster.pid").exists()
+        holder.stdin.close()
+        assert holder.wait(timeout=60) == 0, holder.stderr.read()
+    finally:
+        for proc in (serve, holder):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    # The last user has gone: so has the server.
+    assert not (home / "pgdata" / "postmaster.pid").exists()
+
+
+def test_db_serve_port_in_use_is_one_clear_line(home: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _akhbar(home, "db", "serve", "--port", str(port))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"akhbar: cannot listen on 127.0.0.1:{port}")
+    assert "--port" in result.stderr and "Traceback" not in result.stderr

