@@ -1,0 +1,266 @@
+"""deploy/: the compose file, the Dockerfile, the systemd units, the env and crontab examples.
+
+Containers cannot run on these machines, so the compose file is validated offline, by the
+real tool where it is installed (``docker-compose config``: Debian's package, which .ci/run
+installs; or the ``docker compose`` plugin), and always against what akhbar itself knows:
+every command a service or unit runs is an akhbar (or scrapy) command that exists, every
+variable is documented in the env example, and every stop grace outlasts the scheduler's.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy.engine import make_url
+
+from crawler.cli import build_parser
+from crawler.scheduler import STOP_GRACE_SECONDS
+from crawler.spiders import schedules
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+COMPOSE = DEPLOY / "compose.yaml"
+ENV_EXAMPLE = DEPLOY / "akhbar.env.example"
+# What an operator puts in deploy/.env; the test's values, never real secrets.
+TEST_ENV = {"POSTGRES_PASSWORD": "0123abcd", "AKHBAR_CONTACT_URL": "https://example.org/c"}
+
+
+def documented_variables() -> set[str]:
+    """Every NAME in the env example, set (NAME=...) or shown commented out (#NAME=)."""
+    names = set()
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        match = re.match(r"#?([A-Z][A-Z0-9_]*)=", line.strip())
+        if match:
+            names.add(match.group(1))
+    return names
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's ${NAME}, ${NAME:?message} and ${NAME:-default}, for the test's values."""
+
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2), match.group(3)
+        if name in env:
+            return env[name]
+        if op == ":-":
+            return arg
+        raise AssertionError(f"{name} is required: {arg}")
+
+    return re.sub(r"\$\{([A-Z0-9_]+)(?:(:[?-])([^}]*))?\}", one, value)
+
+
+def seconds(duration: str) -> float:
+    """A compose or systemd duration (``90s``, ``1m30s``, ``2m``; systemd's ``120``) in s."""
+    if duration.isdigit():
+        return float(duration)
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", duration)
+    assert parts and "".join(n + u for n, u in parts) == duration, duration
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def assert_akhbar_command(argv: list[str]) -> None:
+    """``argv`` is an akhbar command this version has (parses, and has a handler)."""
+    assert Path(argv[0]).name == "akhbar", argv
+    try:
+        args = build_parser().parse_args(argv[1:])
+    except SystemExit:
+        pytest.fail(f"not an akhbar command: {' '.join(argv)}")
+    assert getattr(args, "func", None) is not None, argv
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_compose_postgres_service(compose):
+    postgres = compose["services"]["postgres"]
+    assert postgres["image"].startswith("postgres:")
+    assert int(postgres["image"].split(":")[1]) >= 15  # the oldest PostgreSQL akhbar supports
+    volume = next(v for v in postgres["volumes"] if v.endswith(":/var/lib/postgresql/data"))
+    assert volume.split(":")[0] in compose["volumes"]  # a named volume, kept across upgrades
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert postgres["restart"] == "unless-stopped"
+
+
+def test_compose_scheduler_service(compose):
+    services = compose["services"]
+    akhbar = services["akhbar"]
+    assert akhbar["command"] == ["akhbar", "schedule", "run"]
+    # SIGTERM, and a grace that outlasts the scheduler's own stop grace for its crawls.
+    assert akhbar["stop_signal"] == "SIGTERM"
+    assert seconds(akhbar["stop_grace_period"]) > STOP_GRACE_SECONDS
+    assert akhbar["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert akhbar["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["migrate"]["command"] == ["akhbar", "db", "upgrade"]
+    assert services["migrate"]["restart"] == "no"
+
+    # The scheduler's database is the postgres service, with its user, password and database.
+    postgres_env = {
+        k: interpolate(v, TEST_ENV) for k, v in services["postgres"]["environment"].items()
+    }
+    url = make_url(interpolate(akhbar["environment"]["DATABASE_URL"], TEST_ENV))
+    assert url.drivername == "postgresql+psycopg"
+    assert (url.host, url.port) == ("postgres", 5432)
+    assert url.username == postgres_env["POSTGRES_USER"]
+    assert url.password == postgres_env["POSTGRES_PASSWORD"] == TEST_ENV["POSTGRES_PASSWORD"]
+    assert url.database == postgres_env["POSTGRES_DB"]
+    home = akhbar["environment"]["AKHBAR_HOME"]
+    assert any(
+        v.split(":")[1] == home and v.split(":")[0] in compose["volumes"] for v in akhbar["volumes"]
+    )
+
+
+def test_compose_commands_and_variables_are_akhbar_s(compose):
+    documented = documented_variables()
+    for name, service in compose["services"].items():
+        if "build" not in service:
+            continue
+        assert_akhbar_command(service["command"])
+        assert set(service["environment"]) <= documented, name
+    used = set(re.findall(r"\$\{([A-Z0-9_]+)", COMPOSE.read_text()))
+    assert used and used <= documented, used - documented
+    assert set(TEST_ENV) == used
+
+
+def test_dockerfile_installs_the_project_from_the_lock(compose):
+    build = compose["services"]["akhbar"]["build"]
+    context = (COMPOSE.parent / build["context"]).resolve()
+    assert context == ROOT
+    dockerfile = (context / build["dockerfile"]).read_text()
+    assert re.search(r"^COPY requirements\.lock ", dockerfile, re.M)
+    assert re.search(r"pip install -r requirements\.lock", dockerfile)
+    # Every file and directory it copies is in the repository.
+    for line in re.findall(r"^COPY (.+)$", dockerfile, re.M):
+        *sources, _ = line.split()
+        for source in sources:
+            assert (context / source).exists(), source
+    # The same layout as the systemd units: /opt/akhbar and its .venv, `akhbar` on PATH.
+    assert "WORKDIR /opt/akhbar" in dockerfile
+    assert "PATH=/opt/akhbar/.venv/bin:$PATH" in dockerfile
+    cmd = re.search(r"^CMD (.+)$", dockerfile, re.M).group(1)
+    assert yaml.safe_load(cmd) == compose["services"]["akhbar"]["command"]
+    assert "STOPSIGNAL SIGTERM" in dockerfile
+
+
+def _compose_tool() -> list[str] | None:
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if shutil.which("docker"):
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=60)
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    return None
+
+
+def test_compose_file_is_valid_for_compose_itself(tmp_path):
+    tool = _compose_tool()
+    if tool is None:
+        pytest.skip(
+            "neither docker-compose nor the docker compose plugin is installed "
+            "(apt-get install docker-compose; .ci/run does)"
+        )
+    env_file = tmp_path / "compose.env"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in TEST_ENV.items()))
+    base = [*tool, "--env-file", str(env_file), "-f", str(COMPOSE)]
+    valid = subprocess.run([*base, "config", "-q"], capture_output=True, text=True, timeout=120)
+    assert valid.returncode == 0, valid.stderr
+    services = subprocess.run(
+        [*base, "config", "--services"], capture_output=True, text=True, timeout=120
+    )
+    assert set(services.stdout.split()) == {"postgres", "migrate", "akhbar"}
+
+    # Without the password, compose refuses to start, and says which value is missing.
+    env_file.write_text(f"AKHBAR_CONTACT_URL={TEST_ENV['AKHBAR_CONTACT_URL']}\n")
+    missing = subprocess.run([*base, "config", "-q"], capture_output=True, text=True, timeout=120)
+    assert missing.returncode != 0
+    assert "POSTGRES_PASSWORD" in missing.stderr
+
+    # The validator is real: a misspelt key is refused.
+    broken = tmp_path / "compose.yaml"
+    broken.write_text(COMPOSE.read_text().replace("stop_grace_period:", "stop_grace_perod:"))
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in TEST_ENV.items()))
+    refused = subprocess.run(
+        [*tool, "--env-file", str(env_file), "-f", str(broken), "config", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode != 0 and "stop_grace_perod" in refused.stderr
+
+
+# --- systemd units ------------------------------------------------------------------------
+
+UNITS = sorted(DEPLOY.glob("*.service")) + sorted(DEPLOY.glob("*.timer"))
+
+
+def _unit_values(text: str, key: str) -> list[str]:
+    return re.findall(rf"^{key}=(.*)$", text, re.M)
+
+
+def test_unit_commands_exist_and_stop_graces_outlast_the_scheduler():
+    spiders = set(schedules())
+    assert UNITS
+    for unit in UNITS:
+        text = unit.read_text()
+        for command in _unit_values(text, "ExecStart"):
+            argv = command.split()
+            if Path(argv[0]).name == "scrapy":
+                assert argv[1:] == ["crawl", "%i"], unit.name
+                assert "furatpost" in spiders  # what %i stands for in the verify test below
+            else:
+                assert_akhbar_command(argv)
+        for timeout in _unit_values(text, "TimeoutStopSec"):
+            assert seconds(timeout) > STOP_GRACE_SECONDS, unit.name
+        for env_file in _unit_values(text, "EnvironmentFile"):
+            assert env_file == "/etc/akhbar.env", unit.name
+
+
+def test_units_pass_systemd_analyze_verify(tmp_path):
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed (the systemd package)")
+    # The units as installed on this machine: its checkout and .venv for /opt/akhbar, a copy
+    # of the env example for /etc/akhbar.env, templates instantiated for a real spider.
+    bin_dir = Path(sys.executable).parent  # the venv running the tests: akhbar, scrapy
+    (tmp_path / "akhbar.env").write_text(ENV_EXAMPLE.read_text())
+    paths = []
+    for unit in UNITS:
+        text = (
+            unit.read_text()
+            .replace("/opt/akhbar/.venv/bin/", f"{bin_dir}/")
+            .replace("/opt/akhbar", str(ROOT))
+            .replace("/etc/akhbar.env", str(tmp_path / "akhbar.env"))
+        )
+        path = tmp_path / unit.name.replace("@.", "@furatpost.")
+        path.write_text(text)
+        paths.append(path)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", *map(str, paths)], capture_output=True, text=True, timeout=120
+    )
+    # Unknown keys and bad values are warnings only: none may name one of our files.
+    ours = [
+        line for line in result.stderr.splitlines() if str(tmp_path) in line or "akhbar" in line
+    ]
+    assert result.returncode == 0 and not ours, result.stderr
+
+
+def test_crontab_example_matches_the_declared_schedules():
+    declared = schedules()
+    lines = [
+        line
+        for line in (DEPLOY / "crontab.example").read_text().splitlines()
+        if line and not line.startswith("#") and not re.match(r"[A-Z_]+=", line)
+    ]
+    assert lines
+    for line in lines:
+        fields = line.split()
+        spider = re.search(r"scrapy crawl (\w+)", line).group(1)
+        assert " ".join(fields[:5]) == declared[spider], line
+        assert f"flock -n /var/lib/akhbar/locks/crawl-{spider}.lock" in line
