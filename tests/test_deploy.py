@@ -9,12 +9,14 @@ variable is documented in the env example, and every stop grace outlasts the sch
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 import yaml
 from sqlalchemy.engine import make_url
@@ -212,7 +214,9 @@ def test_unit_commands_exist_and_stop_graces_outlast_the_scheduler():
         text = unit.read_text()
         for command in _unit_values(text, "ExecStart"):
             argv = command.split()
-            if Path(argv[0]).name == "scrapy":
+            if argv[0] == "/opt/akhbar/deploy/backup.sh":
+                assert (DEPLOY / "backup.sh").stat().st_mode & 0o111, "backup.sh not executable"
+            elif Path(argv[0]).name == "scrapy":
                 assert argv[1:] == ["crawl", "%i"], unit.name
                 assert "furatpost" in spiders  # what %i stands for in the verify test below
             else:
@@ -264,3 +268,68 @@ def test_crontab_example_matches_the_declared_schedules():
         spider = re.search(r"scrapy crawl (\w+)", line).group(1)
         assert " ".join(fields[:5]) == declared[spider], line
         assert f"flock -n /var/lib/akhbar/locks/crawl-{spider}.lock" in line
+
+
+# --- backups ------------------------------------------------------------------------------
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _backup(url: str, directory: Path, keep: str = "2") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": url, "AKHBAR_BACKUP_DIR": str(directory)}
+    env["AKHBAR_BACKUP_KEEP"] = keep
+    return subprocess.run(
+        [str(DEPLOY / "backup.sh")], env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_backup_dumps_checks_prunes_and_restores(make_database, tmp_path):
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        pytest.skip("pg_dump/pg_restore are not installed (postgresql-client)")
+    url = make_database()
+    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO sites (slug, name, base_url) VALUES ('furatpost', 'فرات بوست', "
+            "'https://euphratespost.net/')"
+        )
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    # Two older dumps (names sort by time) and an unrelated file that is never touched.
+    for name in ("akhbar-20250101T000000Z.dump", "akhbar-20250102T000000Z.dump", "notes.txt"):
+        (backups / name).write_text("old")
+
+    result = _backup(url, backups)  # SQLAlchemy's URL, as in /etc/akhbar.env
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in backups.iterdir())
+    assert names[0] == "akhbar-20250102T000000Z.dump" and names[-1] == "notes.txt"
+    (dump,) = [n for n in names if n.startswith("akhbar-2") and not n.startswith("akhbar-2025")]
+    assert re.fullmatch(r"akhbar-\d{8}T\d{6}Z\.dump", dump)
+    assert "removed" in result.stdout and "20250101" in result.stdout
+    assert oct((backups / dump).stat().st_mode & 0o777) == "0o600"
+
+    # The restore test an operator runs: into a new database, the archive is all there.
+    restored = make_database(migrate=False)
+    restore = subprocess.run(
+        ["pg_restore", "--no-owner", "--exit-on-error", "-d", _libpq(restored), backups / dump],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert restore.returncode == 0, restore.stderr
+    with psycopg.connect(_libpq(restored)) as conn:
+        assert conn.execute("SELECT slug, name FROM sites").fetchall() == [
+            ("furatpost", "فرات بوست")
+        ]
+        assert conn.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
+
+
+def test_backup_of_an_unreachable_server_fails_and_leaves_no_file(pg_server_url, tmp_path):
+    if shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump is not installed (postgresql-client)")
+    url = make_url(pg_server_url).set(port=1).render_as_string(hide_password=False)
+    result = _backup(url, tmp_path)
+    assert result.returncode != 0
+    assert list(tmp_path.iterdir()) == []
+    assert _backup(url, tmp_path, keep="0").returncode == 2
