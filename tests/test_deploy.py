@@ -312,7 +312,15 @@ def test_backup_dumps_checks_prunes_and_restores(make_database, tmp_path):
     # The restore test an operator runs: into a new database, the archive is all there.
     restored = make_database(migrate=False)
     restore = subprocess.run(
-        ["pg_restore", "--no-owner", "--exit-on-error", "-d", _libpq(restored), backups / dump],
+        [
+            "pg_restore",
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            "-d",
+            _libpq(restored),
+            backups / dump,
+        ],
         capture_output=True,
         text=True,
         timeout=300,
