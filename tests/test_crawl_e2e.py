@@ -368,6 +368,9 @@ def test_demo_offline_into_its_own_embedded_database(tmp_path):
     assert f"0 new, 1 revised, {n - 1} unchanged" in out
     assert f"{n} articles, {n + 1} revisions" in out
     assert "+وأكد مسؤول في التحالف الدولي" in out
+    # Terminal times: Damascus with the offset, UTC beside (docs/output.md).
+    clock = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+03:00 \((\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d UTC\)"
+    assert re.search(rf"observed {clock} and {clock}:", out), out
     assert not user_home.exists()
 
 

@@ -62,7 +62,13 @@ def archive(engine, monkeypatch):
 
 @pytest.mark.parametrize(
     "ref",
-    ["furatpost:501", URL, f"https://www.euphratespost.net/{SLUG.lower()}?utm_source=rss", "1"],
+    [
+        "furatpost:501",
+        URL,
+        f"https://www.euphratespost.net/{SLUG.lower()}?utm_source=rss",
+        "https://euphratespost.net/الرقة/",  # as history itself shows it
+        "1",
+    ],
 )
 def test_history_finds_the_article_by_any_reference(archive, capsys, ref):
     assert main(["history", ref]) == 0

@@ -148,8 +148,8 @@ def _run(site: Any, proxy_url: str, home: Path) -> None:
         raise CommandError(f"expected a second revision of post {post_id}, found {len(revisions)}")
     old, new = revisions[-2], revisions[-1]
     print(f"4. post {post_id}, revision {old['revision_no']} -> {new['revision_no']}")
-    print(f"   (observed {local_time(old['observed_at'], seconds=True)}")
-    print(f"    and {local_time(new['observed_at'], seconds=True)}):\n")
+    observed = [local_time(r["observed_at"], seconds=True) for r in (old, new)]
+    print(f"   observed {observed[0]} and {observed[1]}:\n")
     for line in queries.revision_diff(old, new):
         print(f"   {line}")
     print(
