@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -188,3 +190,16 @@ def test_export_csv_with_a_bom_for_spreadsheets(archive, tmp_path, capfd):
 def test_bom_is_refused_for_json_lines(archive, capsys):
     assert main(["export", "--bom"]) == 2
     assert "--bom is for --format csv" in capsys.readouterr().err
+
+
+def test_export_into_a_closed_pipe_stops_quietly(archive):
+    # `akhbar export | head`: the reader goes away; no traceback, the status of a SIGPIPE.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "export", "--all-revisions"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # before the first row is written
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141, err
+    assert err == b""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -136,18 +136,16 @@ def _write(rows: Any, out: TextIO, fmt: str) -> int:
 @contextmanager
 def _output(path: str | None, bom: bool) -> Iterator[TextIO]:
     """The export's destination, always UTF-8 (whatever the locale), with a BOM if asked."""
-    encoding = "utf-8-sig" if bom else "utf-8"
     if path:
-        with open(path, "w", encoding=encoding, newline="") as out:
+        with open(path, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as out:
             yield out
         return
-    sys.stdout.flush()
-    out = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="")
-    try:
-        yield out
-    finally:
-        out.flush()
-        out.detach()  # sys.stdout keeps its buffer
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(encoding="utf-8", newline="")
+    if bom:
+        sys.stdout.write("\ufeff")
+    yield sys.stdout
 
 
 def export_command(args: argparse.Namespace) -> int:
@@ -169,8 +167,14 @@ def export_command(args: argparse.Namespace) -> int:
         rows = queries.export_rows(
             conn, site=args.site, since=since, all_revisions=args.all_revisions
         )
-        with _output(args.output, args.bom) as out:
-            count = _write(rows, out, args.format)
+        try:
+            with _output(args.output, args.bom) as out:
+                count = _write(rows, out, args.format)
+                out.flush()
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop quietly, as a process killed by SIGPIPE.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
     if args.output:
         print(f"{count} rows written to {args.output}", file=sys.stderr)
     return 0
