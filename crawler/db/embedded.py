@@ -215,7 +215,9 @@ async def _bridge_until_stopped(
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP too (the terminal closed): a process killed by it would never let go of the
+    # server, which would then outlive its last user.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, stop.set)
     active: set[asyncio.Task[None]] = set()
 
@@ -258,7 +260,7 @@ def serve_tcp(
     port: int = SERVE_PORT,
     max_connections: int = SERVE_MAX_CONNECTIONS,
 ) -> None:
-    """Keep the embedded server up and reachable on ``host:port`` until SIGINT or SIGTERM.
+    """Keep the embedded server up and reachable on ``host:port`` until SIGINT, SIGTERM or SIGHUP.
 
     The server listens on a Unix socket only (pgserver starts it with ``-h ""``), and it is
     shared: restarting it to listen on TCP would cut every other process off. So this
