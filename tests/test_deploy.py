@@ -77,6 +77,17 @@ def assert_akhbar_command(argv: list[str]) -> None:
     assert getattr(args, "func", None) is not None, argv
 
 
+def test_env_example_holds_no_secret():
+    values = dict(
+        line.split("=", 1)
+        for line in ENV_EXAMPLE.read_text().splitlines()
+        if re.match(r"[A-Z]", line)
+    )
+    assert make_url(values["DATABASE_URL"]).password is None
+    assert "POSTGRES_PASSWORD" not in values  # shown commented out, to be set by the operator
+    assert "/deploy/.env" in (ROOT / ".gitignore").read_text().splitlines()
+
+
 @pytest.fixture(scope="module")
 def compose() -> dict:
     return yaml.safe_load(COMPOSE.read_text())

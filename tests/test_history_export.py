@@ -203,3 +203,13 @@ def test_export_into_a_closed_pipe_stops_quietly(archive):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 141, err
     assert err == b""
+
+
+def test_a_changed_publication_time_diffs_in_damascus_time():
+    from crawler.db.queries import revision_diff
+
+    old = {"revision_no": 1, "published_at": T0}
+    new = {"revision_no": 2, "published_at": T0 + timedelta(days=1)}
+    lines = revision_diff(old, new)
+    assert "-2025-03-01 12:00 +03:00 (09:00 UTC)" in lines
+    assert "+2025-03-02 12:00 +03:00 (09:00 UTC)" in lines
