@@ -33,6 +33,13 @@ ENV_EXAMPLE = DEPLOY / "akhbar.env.example"
 TEST_ENV = {"POSTGRES_PASSWORD": "0123abcd", "AKHBAR_CONTACT_URL": "https://example.org/c"}
 
 
+def run(*argv: object, **kwargs) -> subprocess.CompletedProcess[str]:
+    """A command's exit status and text output (within a deadline: nothing here may hang)."""
+    return subprocess.run(
+        [str(a) for a in argv], capture_output=True, text=True, timeout=300, **kwargs
+    )
+
+
 def documented_variables() -> set[str]:
     """Every NAME in the env example, set (NAME=...) or shown commented out (#NAME=)."""
     names = set()
@@ -167,7 +174,7 @@ def _compose_tool() -> list[str] | None:
     if shutil.which("docker-compose"):
         return ["docker-compose"]
     if shutil.which("docker"):
-        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=60)
+        probe = run("docker", "compose", "version")
         if probe.returncode == 0:
             return ["docker", "compose"]
     return None
@@ -183,16 +190,14 @@ def test_compose_file_is_valid_for_compose_itself(tmp_path):
     env_file = tmp_path / "compose.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in TEST_ENV.items()))
     base = [*tool, "--env-file", str(env_file), "-f", str(COMPOSE)]
-    valid = subprocess.run([*base, "config", "-q"], capture_output=True, text=True, timeout=120)
+    valid = run(*base, "config", "-q")
     assert valid.returncode == 0, valid.stderr
-    services = subprocess.run(
-        [*base, "config", "--services"], capture_output=True, text=True, timeout=120
-    )
+    services = run(*base, "config", "--services")
     assert set(services.stdout.split()) == {"postgres", "migrate", "akhbar"}
 
     # Without the password, compose refuses to start, and says which value is missing.
     env_file.write_text(f"AKHBAR_CONTACT_URL={TEST_ENV['AKHBAR_CONTACT_URL']}\n")
-    missing = subprocess.run([*base, "config", "-q"], capture_output=True, text=True, timeout=120)
+    missing = run(*base, "config", "-q")
     assert missing.returncode != 0
     assert "POSTGRES_PASSWORD" in missing.stderr
 
@@ -200,12 +205,7 @@ def test_compose_file_is_valid_for_compose_itself(tmp_path):
     broken = tmp_path / "compose.yaml"
     broken.write_text(COMPOSE.read_text().replace("stop_grace_period:", "stop_grace_perod:"))
     env_file.write_text("".join(f"{k}={v}\n" for k, v in TEST_ENV.items()))
-    refused = subprocess.run(
-        [*tool, "--env-file", str(env_file), "-f", str(broken), "config", "-q"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    refused = run(*tool, "--env-file", env_file, "-f", broken, "config", "-q")
     assert refused.returncode != 0 and "stop_grace_perod" in refused.stderr
 
 
@@ -256,9 +256,7 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
         path = tmp_path / unit.name.replace("@.", "@furatpost.")
         path.write_text(text)
         paths.append(path)
-    result = subprocess.run(
-        ["systemd-analyze", "verify", *map(str, paths)], capture_output=True, text=True, timeout=120
-    )
+    result = run("systemd-analyze", "verify", *paths)
     # Unknown keys and bad values are warnings only: none may name one of our files.
     ours = [
         line for line in result.stderr.splitlines() if str(tmp_path) in line or "akhbar" in line
@@ -291,9 +289,7 @@ def _libpq(url: str) -> str:
 def _backup(url: str, directory: Path, keep: str = "2") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": url, "AKHBAR_BACKUP_DIR": str(directory)}
     env["AKHBAR_BACKUP_KEEP"] = keep
-    return subprocess.run(
-        [str(DEPLOY / "backup.sh")], env=env, capture_output=True, text=True, timeout=300
-    )
+    return run(DEPLOY / "backup.sh", env=env)
 
 
 def test_backup_dumps_checks_prunes_and_restores(make_database, tmp_path):
@@ -322,19 +318,14 @@ def test_backup_dumps_checks_prunes_and_restores(make_database, tmp_path):
 
     # The restore test an operator runs: into a new database, the archive is all there.
     restored = make_database(migrate=False)
-    restore = subprocess.run(
-        [
-            "pg_restore",
-            "--no-owner",
-            "--no-privileges",
-            "--exit-on-error",
-            "-d",
-            _libpq(restored),
-            backups / dump,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    restore = run(
+        "pg_restore",
+        "--no-owner",
+        "--no-privileges",
+        "--exit-on-error",
+        "-d",
+        _libpq(restored),
+        backups / dump,
     )
     assert restore.returncode == 0, restore.stderr
     with psycopg.connect(_libpq(restored)) as conn:
@@ -352,3 +343,44 @@ def test_backup_of_an_unreachable_server_fails_and_leaves_no_file(pg_server_url,
     assert result.returncode != 0
     assert list(tmp_path.iterdir()) == []
     assert _backup(url, tmp_path, keep="0").returncode == 2
+
+
+IMAGE_CHECK = """
+import sys
+import crawler, migrations, pipelines
+root = sys.argv[1]
+assert all(m.__file__.startswith(root) for m in (crawler, migrations, pipelines)), crawler.__file__
+from crawler.cli import build_parser
+from crawler.db.session import head_revisions
+from crawler.spiders import schedules
+build_parser().parse_args(["schedule", "run"])
+print(",".join(head_revisions()), ",".join(sorted(schedules())))
+"""
+
+
+def test_the_files_the_image_copies_are_enough_to_run(tmp_path):
+    # The image's /opt/akhbar holds only what the Dockerfile copies: with those files alone
+    # (and the locked dependencies), the CLI, the migrations and the spiders must all load.
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    image = tmp_path / "opt-akhbar"
+    image.mkdir()
+    for line in re.findall(r"^COPY (.+)$", dockerfile, re.M):
+        *sources, _ = line.split()
+        for source in sources:
+            if (ROOT / source).is_dir():
+                shutil.copytree(
+                    ROOT / source, image / source, ignore=shutil.ignore_patterns("__pycache__")
+                )
+            else:
+                shutil.copy2(ROOT / source, image / source)
+    env = {**os.environ, "PYTHONPATH": str(image), "AKHBAR_HOME": str(tmp_path / "home")}
+    env.pop("SCRAPY_SETTINGS_MODULE", None)
+    loaded = run(sys.executable, "-c", IMAGE_CHECK, image, cwd=image, env=env)
+    assert loaded.returncode == 0, loaded.stderr
+    from crawler.db.session import head_revisions
+
+    assert loaded.stdout.split() == [",".join(head_revisions()), ",".join(sorted(schedules()))]
+    # Scrapy finds its settings through the copied scrapy.cfg, and the spiders through them.
+    spiders = run(sys.executable, "-m", "scrapy", "list", cwd=image, env=env)
+    assert spiders.returncode == 0, spiders.stderr
+    assert set(spiders.stdout.split()) == set(schedules())
