@@ -76,3 +76,6 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+
+# Our `scrapy crawl` (checked arguments, exit status from the run): crawler/commands/crawl.py.
+COMMANDS_MODULE = "crawler.commands"

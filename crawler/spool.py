@@ -51,6 +51,9 @@ class SpoolBatch:
     crawl_run_id: int | None = None
     created_at: str = ""
     database: str | None = None  # masked URL of the database it was meant for
+    # The end of a crawl run the database missed (``crawl_runs`` values), written by the
+    # replay after the run's observations: a file of its own, with no observations.
+    run_end: dict[str, Any] | None = None
 
 
 def _encode(value: Any) -> Any:
@@ -128,6 +131,36 @@ def spool_batch(
     ``database`` (a masked URL) says where the batch belongs, so a spool shared by crawls
     into several databases never replays a batch into the wrong one.
     """
+    return _write(
+        directory,
+        observations,
+        {
+            "site": dataclasses.asdict(site) if site is not None else None,
+            "crawl_run_id": crawl_run_id,
+            "database": database,
+        },
+    )
+
+
+def spool_run_end(
+    directory: Path, crawl_run_id: int, values: dict[str, Any], *, database: str | None = None
+) -> Path:
+    """Spool the end of a crawl run (its ``crawl_runs`` values) for the replay to write.
+
+    Named like a batch, so it sorts after the run's own spooled batches."""
+    return _write(
+        directory,
+        [],
+        {
+            "site": None,
+            "crawl_run_id": crawl_run_id,
+            "database": database,
+            "run_end": _encode(values),
+        },
+    )
+
+
+def _write(directory: Path, observations: Sequence[Observation], fields: dict[str, Any]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / _new_name()
     tmp = directory / (".tmp-" + final.name)
@@ -136,9 +169,7 @@ def spool_batch(
         "version": VERSION,
         "created_at": datetime.now().astimezone().isoformat(),
         "count": len(observations),
-        "site": dataclasses.asdict(site) if site is not None else None,
-        "crawl_run_id": crawl_run_id,
-        "database": database,
+        **fields,
     }
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(json.dumps(header, ensure_ascii=False) + "\n")
@@ -203,6 +234,7 @@ def _parse(path: Path, fh: IO[str]) -> SpoolBatch:
         crawl_run_id=header.get("crawl_run_id"),
         created_at=header.get("created_at", ""),
         database=header.get("database"),
+        run_end=_decode(header["run_end"]) if header.get("run_end") else None,
     )
 
 

@@ -46,6 +46,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawler.arguments import SpiderArgument, check_arguments, parse_flag
 from crawler.db.revisions import KnownArticle, SiteInfo
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
 from crawler.extract.urls import same_site, url_key
@@ -82,6 +83,18 @@ def parse_since(value: str | None, timezone: str = "UTC") -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(timezone))
     return parsed.astimezone(UTC)
+
+
+def since_argument(value: str) -> str:
+    """Checks ``-a since=``; the value is converted in the site's time zone later."""
+    text = value.strip()
+    if text.lower() == "recent":
+        return "recent"
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("not a date") from None
+    return text
 
 
 def recent_watermark(known: list[KnownArticle]) -> datetime | None:
@@ -152,6 +165,22 @@ class NewsSpider(scrapy.Spider):
     listing_link_css: ClassVar[str | None] = None  # article links on a listing page
     article_url_pattern: ClassVar[str | None] = None  # regex every article URL matches
     schedule: ClassVar[str | None] = None  # cron expression for the scheduler
+    # What ``-a name=value`` accepts; anything else is refused (crawler.arguments).
+    arguments: ClassVar[tuple[SpiderArgument, ...]] = (
+        SpiderArgument(
+            "since",
+            "YYYY-MM-DD, an ISO 8601 datetime, or 'recent'",
+            "only what changed since then (site's local time); recent: since the newest"
+            " archived version",
+            since_argument,
+        ),
+        SpiderArgument(
+            "refetch",
+            "1 or 0",
+            "fetch every listed article again (after an extractor upgrade)",
+            parse_flag,
+        ),
+    )
     well_known_sitemaps: ClassVar[tuple[str, ...]] = ("/sitemap_index.xml", "/sitemap.xml")
     max_listing_pages: ClassVar[int] = 2000
 
@@ -165,14 +194,22 @@ class NewsSpider(scrapy.Spider):
     def __init__(
         self, *args: Any, since: str | None = None, refetch: str | None = None, **kwargs: Any
     ):
+        given = {"since": since, "refetch": refetch, **kwargs}
+        values = check_arguments(
+            self.name, self.arguments, {k: v for k, v in given.items() if v is not None}
+        )
         super().__init__(*args, **kwargs)
         # -a since=recent: only what changed since the newest archived version (less a
         # margin); a cheap frequent crawl between full ones (no deletion checks).
-        self._since_recent = str(since or "").strip().lower() == "recent"
-        self.since = None if self._since_recent else parse_since(since, self.extraction.timezone)
+        self._since_recent = values.get("since") == "recent"
+        self.since = (
+            None
+            if self._since_recent
+            else parse_since(values.get("since"), self.extraction.timezone)
+        )
         # -a refetch=1: fetch every listed article even when its lastmod is unchanged
         # (after an extractor upgrade); deletion checks still run.
-        self.refetch = str(refetch or "").lower() in ("1", "true", "yes")
+        self.refetch = bool(values.get("refetch"))
         self._progress = Progress()
         self._known: list[KnownArticle] = []
         self._known_by_id: dict[str, KnownArticle] = {}
