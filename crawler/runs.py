@@ -219,7 +219,8 @@ class CrawlRunRecorder:
             raise CloseSpider(SKIPPED_LOCKED)
         logger.info("crawl run %d", self.run_id)
         self._watch = LoopingCall(self._watch_lock)
-        self._watch.start(LOCK_CHECK_SECONDS, now=False)
+        interval = self.crawler.settings.getfloat("AKHBAR_LOCK_CHECK_SECONDS", LOCK_CHECK_SECONDS)
+        self._watch.start(interval, now=False)
 
     def _open(self, row: dict[str, Any]) -> tuple[int, Holder | None]:
         """Reach the database, take the lock, insert the row (blocking; a thread)."""
@@ -237,10 +238,7 @@ class CrawlRunRecorder:
 
     # -- the lock's watchdog (reactor thread, with each check on a thread of its own) ---
     def _watch_lock(self) -> None:
-        if self.lock is None:
-            return
-        if self._lock_error is not None:
-            self._lock_lost(self._lock_error)
+        if self.lock is None or self._lock_error is not None:
             return
         if self._check_started is not None:
             if time.monotonic() - self._check_started > LOCK_CHECK_DEADLINE:
@@ -250,16 +248,21 @@ class CrawlRunRecorder:
         threading.Thread(target=self._check_lock, name="akhbar-lock-check", daemon=True).start()
 
     def _check_lock(self) -> None:
+        from twisted.internet import reactor
+
         lock = self.lock
         try:
             if lock is not None:
                 lock.check()
         except Exception as exc:
             self._lock_error = exc
+            reactor.callFromThread(self._lock_lost, exc)  # type: ignore[attr-defined]
         finally:
             self._check_started = None
 
     def _lock_lost(self, exc: BaseException) -> None:
+        if self.lock is None:  # released at close meanwhile, or already handled
+            return
         if self._watch is not None and self._watch.running:
             self._watch.stop()
         spider = self.crawler.spider
@@ -271,7 +274,9 @@ class CrawlRunRecorder:
             one_line(exc),
         )
         self.crawler.stats.set_value("crawl_run/lock_lost", 1)
-        self.lock = None  # its connection is gone; so is the lock
+        # Its connection is gone, and the lock with it; closing it must not block the crawl.
+        lock, self.lock = self.lock, None
+        threading.Thread(target=lock.release, name="akhbar-lock-close", daemon=True).start()
         assert self.crawler.engine is not None
         deferred_from_coro(self.crawler.engine.close_spider_async(reason="lock_lost"))
 

@@ -53,6 +53,9 @@ EXTENSIONS = {
     "crawler.runs.CrawlRunRecorder": 100,
 }
 
+# How often a crawl checks that it still holds its site lock (crawler/db/locks.py).
+AKHBAR_LOCK_CHECK_SECONDS = 10.0
+
 # Store pipeline: one transaction per batch.
 STORE_BATCH_SIZE = 200
 STORE_BATCH_SECONDS = 2.0

@@ -239,6 +239,11 @@ class NewsSpider(scrapy.Spider):
     def inc(self, key: str, count: int = 1) -> None:
         self.crawler.stats.inc_value(f"spider/{key}", count)
 
+    def incomplete(self, reason: str) -> None:
+        """A discovery source was cut short: no deletion checks, and the run is partial."""
+        self._listing_ok = False
+        self.inc(f"incomplete/{reason}")
+
     def absolute(self, path_or_url: str) -> str:
         return urljoin(self.base_url, path_or_url)
 
@@ -392,7 +397,7 @@ class NewsSpider(scrapy.Spider):
         except Exception:
             self.logger.exception("listing callback failed")
             self.inc("errors")
-            self._listing_ok = False
+            self.incomplete("listing_callback_failed")
         self._pending -= 1
         if self._pending == 0:
             yield from self.decide()
@@ -401,7 +406,7 @@ class NewsSpider(scrapy.Spider):
         return self._listing_done(self._listing_failure(failure))
 
     def _listing_failure(self, failure: Failure) -> Iterator[Any]:
-        self._listing_ok = False
+        self.incomplete("listing_failed")
         self.inc("listing/failed")
         self.logger.warning("listing request failed: %s", failure.getErrorMessage())
         yield from ()
@@ -483,10 +488,15 @@ class NewsSpider(scrapy.Spider):
         else:
             yield self.listing_request(self.absolute("/robots.txt"), self.parse_robots)
 
-    def sitemap_request(self, url: str, fallbacks: tuple[str, ...] = ()) -> scrapy.Request:
+    def sitemap_request(
+        self, url: str, fallbacks: tuple[str, ...] = (), *, child: bool = False
+    ) -> scrapy.Request:
         self._sitemaps_seen.add(url)
         return self.listing_request(
-            url, self.parse_sitemap, errback=self.sitemap_failed, meta={"fallbacks": fallbacks}
+            url,
+            self.parse_sitemap,
+            errback=self.sitemap_failed,
+            meta={"fallbacks": fallbacks, "child": child},
         )
 
     def parse_robots(self, response: Response) -> Iterator[Any]:
@@ -520,7 +530,11 @@ class NewsSpider(scrapy.Spider):
             return
         self.inc("sitemap/failed")
         self.logger.warning("sitemap failed: %s (%s)", request.url, failure.getErrorMessage())
-        self._listing_ok = False
+        if request.meta.get("child"):
+            # A sitemap index answered and one of its parts did not: the listing has a hole.
+            self.incomplete("sitemap_failed")
+        else:
+            self._listing_ok = False  # no sitemaps at all: other sources take over
 
     def _sitemap(self, response: Response) -> Iterator[Any]:
         try:
@@ -540,7 +554,7 @@ class NewsSpider(scrapy.Spider):
                     continue
                 if self.since and entry.lastmod and entry.lastmod < self.since:
                     continue  # nothing in it changed since the bound
-                yield self.sitemap_request(url)
+                yield self.sitemap_request(url, child=True)
             return
         self._authoritative = True
         for entry in sitemap.entries:
@@ -579,9 +593,14 @@ class NewsSpider(scrapy.Spider):
         # Newest first: once a whole page is known, or older than `since`, so is the rest.
         if older and older == len(links):
             return
-        if (unknown or not self._known) and self._listing_pages < self.max_listing_pages:
+        if unknown or not self._known:
             following = listinglib.next_page(response.text, response.url)
-            if following:
+            if following and self._listing_pages >= self.max_listing_pages:
+                self.logger.warning(
+                    "%s: listing bound of %d pages reached", self.name, self.max_listing_pages
+                )
+                self.incomplete("listing_page_bound")
+            elif following:
                 yield self.listing_request(following, self.parse_listing)
 
     # --- decision phase --------------------------------------------------------------

@@ -158,7 +158,7 @@ class WordPressSpider(NewsSpider):
             return
         self.logger.warning("REST page %d failed: %s", page, reason)
         self.inc("rest/failed_pages")
-        self._listing_ok = False
+        self.incomplete("rest_page_failed")
 
     def rest_refused(self, reason: str, *, stat: str = "rest/refused") -> Iterator[Any]:
         """Fall back to sitemaps and RSS (feeds were read already)."""
@@ -183,7 +183,7 @@ class WordPressSpider(NewsSpider):
                 self.inc("rest/past_last_page")  # the archive shrank during the crawl
             else:
                 self.inc("rest/failed_pages")
-                self._listing_ok = False
+                self.incomplete("rest_page_failed")
             return
         self.inc("rest/pages")
         if page == 1:
