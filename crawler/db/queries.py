@@ -1,6 +1,7 @@
 """Read-only queries for analysts: find an article, its revision history, exports.
 
-Nothing here writes; ``crawler.db.revisions`` is the only writer.
+Also the bounded per-site queries behind ``akhbar status``. Nothing here writes;
+``crawler.db.revisions`` is the only writer.
 """
 
 from __future__ import annotations
