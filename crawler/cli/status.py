@@ -11,9 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.cli import CommandError
+
+if TYPE_CHECKING:  # at run time these load inside the handler (a fast `akhbar --help`)
+    from sqlalchemy import Connection
+
+    from crawler.health import Health, Run, SiteFacts
 
 DISPLAY_ZONE = "Asia/Damascus"
 GROWTH_WINDOW = timedelta(days=7)
@@ -48,7 +53,7 @@ def status_command(args: argparse.Namespace) -> int:
     return 1 if any(result.verdict == health.FAIL for result in results) else 0
 
 
-def gather(conn: Any, now: datetime, only: list[str]) -> list[Any]:
+def gather(conn: Connection, now: datetime, only: list[str]) -> list[SiteFacts]:
     """``SiteFacts`` of every declared spider and every site the database knows."""
     from crawler import health
     from crawler.db import queries
@@ -76,7 +81,7 @@ def gather(conn: Any, now: datetime, only: list[str]) -> list[Any]:
         facts.append(
             health.SiteFacts(
                 site=name,
-                name=size.get("name") or (spider.outlet_name if spider else None) or None,
+                name=size.get("name") or (spider.outlet_name if spider else None),
                 declared=spider is not None,
                 schedule=job.schedule if job else None,
                 period=health.schedule_period(job.next_run, now) if job else None,
@@ -110,7 +115,7 @@ def _fraction(value: float | None) -> float | None:
     return round(value, 4) if value is not None else None
 
 
-def run_json(run: Any) -> dict[str, Any]:
+def run_json(run: Run) -> dict[str, Any]:
     return {
         "id": run.id,
         "status": run.status,
@@ -131,7 +136,7 @@ def run_json(run: Any) -> dict[str, Any]:
     }
 
 
-def coverage_json(run: Any) -> dict[str, Any]:
+def coverage_json(run: Run) -> dict[str, Any]:
     coverage = run.coverage
     return {
         "run_id": run.id,
@@ -142,7 +147,7 @@ def coverage_json(run: Any) -> dict[str, Any]:
     }
 
 
-def site_json(result: Any, now: datetime) -> dict[str, Any]:
+def site_json(result: Health, now: datetime) -> dict[str, Any]:
     facts, archive, running = result.facts, result.facts.archive, result.running
     return {
         "site": facts.site,
@@ -186,7 +191,7 @@ def site_json(result: Any, now: datetime) -> dict[str, Any]:
     }
 
 
-def report_json(results: list[Any], now: datetime) -> dict[str, Any]:
+def report_json(results: list[Health], now: datetime) -> dict[str, Any]:
     from crawler.health import worst
 
     return {
@@ -234,7 +239,7 @@ COLUMNS = (
 )
 
 
-def table_row(result: Any) -> list[str]:
+def table_row(result: Health) -> list[str]:
     from crawler.health import human
 
     run, facts = result.last_crawl, result.facts
@@ -247,7 +252,7 @@ def table_row(result: Any) -> list[str]:
     )
     outcome = run.status if run else "never"
     if result.running is not None:
-        outcome += " (running)"
+        outcome += ", now running"
     return [
         facts.site,
         result.verdict,
@@ -264,7 +269,7 @@ def table_row(result: Any) -> list[str]:
     ]
 
 
-def report_table(results: list[Any], now: datetime) -> str:
+def report_table(results: list[Health], now: datetime) -> str:
     from crawler.health import FAIL, WARN
 
     rows = [[name for name, _ in COLUMNS], *(table_row(r) for r in results)]
