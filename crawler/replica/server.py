@@ -285,7 +285,7 @@ class Replica:
                 response = Response(
                     500, f"replica error: {exc!r}".encode(), [("Content-Type", "text/plain")]
                 )
-            if kind in ("cp1256", "huge"):
+            if kind in ("cp1256", "huge", "no_body"):
                 response = transform(fault, response)
         self.requests.append((req.method, req.url, response.status))
         if kind == "truncate":
