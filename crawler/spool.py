@@ -26,7 +26,7 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from crawler.db.revisions import SiteInfo
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation, PageSnapshot
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch, Observation
 
 FORMAT = "akhbar-spool"
 VERSION = 1
@@ -34,7 +34,7 @@ SUFFIX = ".jsonl"
 FAILED = "failed"  # subdirectory for batches the database rejected (not an outage)
 
 _TYPES: dict[str, type] = {
-    cls.__name__: cls for cls in (ArticleItem, ArticleSeen, ArticleGone, PageSnapshot)
+    cls.__name__: cls for cls in (ArticleItem, ArticleSeen, ArticleGone, Fetch)
 }
 _counter = 0
 

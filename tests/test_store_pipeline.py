@@ -13,7 +13,7 @@ from store_crawl import run_crawl, synthetic_item
 from crawler import spool
 from crawler.cli import main as akhbar
 from crawler.db.revisions import SiteInfo
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, PageSnapshot
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch
 
 DAMASCUS = ZoneInfo("Asia/Damascus")
 
@@ -141,12 +141,17 @@ def rich_item() -> ArticleItem:
         urls=["https://euphratespost.net/?p=123"],
         extractor="wp-rest",
         extractor_version="1.2",
-        snapshot=PageSnapshot(
+        fetch=Fetch(
             url="https://euphratespost.net/خبر/",
             status=200,
-            headers={"Content-Type": "text/html; charset=utf-8"},
+            headers={"Content-Type": ["text/html; charset=utf-8"], "Set-Cookie": ["a=1", "b=2"]},
             body=bytes(range(256)) + "نص".encode(),
             fetched_at=fetched,
+            requested_url="https://euphratespost.net/?p=123",
+            request_headers={"User-Agent": ["akhbar/0.1"]},
+            redirects=[{"url": "https://euphratespost.net/?p=123", "status": 301}],
+            protocol="HTTP/1.1",
+            ip_address="127.0.0.1",
         ),
     )
 
@@ -175,7 +180,7 @@ def test_spool_round_trip_is_lossless(tmp_path):
     loaded = batch.observations[0]
     assert loaded.fetched_at.tzinfo == DAMASCUS  # the zone, not only the offset
     assert loaded.fetched_at.utcoffset() == observations[0].fetched_at.utcoffset()
-    assert loaded.snapshot.body == observations[0].snapshot.body
+    assert loaded.fetch.body == observations[0].fetch.body
 
 
 def test_spool_files_sort_in_creation_order(tmp_path):

@@ -14,7 +14,7 @@ from crawler.cli import CommandError
 # Identity and provenance around the revision's own fields (crawler.extract.page).
 ID_FIELDS = ("site", "article_id", "external_id", "canonical_url", "removed_at")
 PROVENANCE_FIELDS = ("revision_no", "observed_at", "content_hash", "extractor")
-PROVENANCE_FIELDS += ("extractor_version", "snapshot_id")
+PROVENANCE_FIELDS += ("extractor_version", "fetch_id", "fetch_entry", "page_fetch_id")
 
 
 def export_fields() -> tuple[str, ...]:

@@ -21,7 +21,7 @@ DIFF_FIELDS = ("title", "subtitle", "authors", "published_at", "section", "tags"
 _REVISION_COLUMNS = (
     "r.revision_no, r.observed_at, r.content_hash, r.title, r.subtitle, r.body_text, "
     "r.authors, r.published_at, r.modified_at, r.section, r.tags, r.image_url, r.language, "
-    "r.extractor, r.extractor_version, r.snapshot_id"
+    "r.extractor, r.extractor_version, r.fetch_id, r.fetch_entry, r.page_fetch_id"
 )
 
 

@@ -49,7 +49,8 @@ from twisted.python.failure import Failure
 from crawler.db.revisions import KnownArticle, SiteInfo
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
 from crawler.extract.urls import same_site, url_key
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, PageSnapshot
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch
+from crawler.middlewares import RECEIVED_HEADERS_META
 from crawler.platforms import feeds as feedlib
 from crawler.platforms import listings as listinglib
 from crawler.platforms import sitemaps as sitemaplib
@@ -94,12 +95,54 @@ def http_date(when: datetime) -> str:
     return format_datetime(when.astimezone(UTC), usegmt=True)
 
 
-def snapshot_of(response: Response, fetched_at: datetime) -> PageSnapshot:
-    """The response as evidence: real URL, status, headers, body as received."""
-    headers = {
-        k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()
-    }
-    return PageSnapshot(response.url, response.status, headers, response.body, fetched_at)
+# Request headers never archived: credentials (a proxy's or a site's).
+UNARCHIVED_REQUEST_HEADERS = frozenset({b"Authorization", b"Proxy-Authorization", b"Cookie"})
+
+
+def _headers(headers: Any, skip: frozenset[bytes] = frozenset()) -> dict[str, list[str]]:
+    """Scrapy ``Headers`` (or a plain name -> values mapping) as JSON: every value kept."""
+    out: dict[str, list[str]] = {}
+    for name, values in headers.items():
+        key = name if isinstance(name, bytes) else str(name).encode("latin-1")
+        if key in skip:
+            continue
+        values = values if isinstance(values, list | tuple) else [values]
+        out[key.decode("latin-1")] = [
+            v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in values
+        ]
+    return out
+
+
+def fetch_of(response: Response, fetched_at: datetime) -> Fetch:
+    """The exchange behind a response, as evidence: what was asked and what came back.
+
+    Response headers are the ones received (``ReceivedHeadersMiddleware`` keeps them from
+    before decompression, so ``Content-Encoding`` is there); the body is Scrapy's, decoded."""
+    request = response.request
+    meta = response.meta
+    received = meta.get(RECEIVED_HEADERS_META)
+    reasons = list(meta.get("redirect_reasons") or [])
+    hops = list(meta.get("redirect_urls") or [])
+    redirects = [
+        {"url": url, "status": reasons[i] if i < len(reasons) else None}
+        for i, url in enumerate(hops)
+    ]
+    ip = getattr(response, "ip_address", None)
+    return Fetch(
+        url=response.url,
+        status=response.status,
+        headers=received if received is not None else _headers(response.headers),
+        body=response.body,
+        fetched_at=fetched_at,
+        method=request.method if request is not None else "GET",
+        requested_url=request.url if request is not None else None,
+        request_headers=(
+            _headers(request.headers, UNARCHIVED_REQUEST_HEADERS) if request is not None else {}
+        ),
+        redirects=redirects,
+        protocol=getattr(response, "protocol", None),
+        ip_address=str(ip) if ip is not None else None,
+    )
 
 
 @dataclass(slots=True)
@@ -674,7 +717,7 @@ class NewsSpider(scrapy.Spider):
             status=status,
             reason=reason,
             external_id=known.external_id,
-            snapshot=snapshot_of(response, fetched_at),
+            fetch=fetch_of(response, fetched_at),
         )
 
     def parse_article(self, response: Response) -> Iterator[Any]:
@@ -755,7 +798,7 @@ class NewsSpider(scrapy.Spider):
         extracted = extract_article(
             response.body, response.url, fetched_at, self.extraction, encoding=encoding
         )
-        return extracted.to_item(self.name, snapshot=snapshot_of(response, fetched_at))
+        return extracted.to_item(self.name, fetch=fetch_of(response, fetched_at))
 
     def is_soft_404(self, response: Response, reason: str) -> bool:
         """A known article's URL answering 200 with a "not found" page or the home page."""
