@@ -357,6 +357,39 @@ def test_fallback_sitemaps_faults_since(make_database, tmp_path):
         assert article(db, new.id).body_text == paragraphs(site, new.id)
 
 
+def test_gzip_bodies_pages_off_then_an_unchanged_recrawl_at_scale(make_database, tmp_path):
+    """Bodies travel gzip-encoded: each fetch keeps the decoded entity byte for byte and the
+    Content-Encoding it came with. ``KEEP_ARTICLE_PAGES`` off: no page fetched. Then, with
+    pages on, an unchanged recrawl fetches no page: at most 0.05 requests per article."""
+    import gzip
+
+    db = make_database()
+    site = WordPressSite.furatpost(generated=300, include_data=False)
+    n = len(site.posts)
+    with Replica([site], keep_responses=True, content_encoding="gzip") as replica:
+        first = crawl(db, replica, tmp_path, settings={"KEEP_ARTICLE_PAGES": False})
+        assert first.stat("spider/articles/rest") == n
+        assert page_requests(replica, site) == [] and first.stat("spider/page_fetch/kept") == 0
+        revs = rows(db, "SELECT fetch_id, fetch_entry, page_fetch_id FROM article_revisions")
+        assert len(revs) == n and all(r.page_fetch_id is None for r in revs)
+        listings = rows(db, "SELECT * FROM fetches ORDER BY id")
+        sent = replica.sent_to(r"/wp-json/wp/v2/posts")
+        assert len(listings) == len(sent) == 3  # one fetch per REST response, 100 posts each
+        assert {r.fetch_id for r in revs} == {f.id for f in listings}
+        for fetch in listings:
+            (answer,) = [s for s in sent if s.url == fetch.requested_url]
+            body = stored_body(db, fetch.id)
+            assert body == answer.body == gzip.decompress(answer.wire_body)
+            assert fetch.response_headers["Content-Encoding"] == ["gzip"]
+            assert "gzip" in fetch.request_headers["Accept-Encoding"][0]
+            assert fetch.protocol == "HTTP/1.1" and fetch.method == "GET"
+        assert assert_fetches_reextract(db) == n
+
+        second = crawl(db, replica, tmp_path)  # article pages on (the default)
+        assert second.stat("spider/unchanged") == n and page_requests(replica, site) == []
+        assert second.stats["downloader/request_count"] / n <= 0.05
+
+
 def test_listing_fallback_when_rest_and_sitemaps_refused(make_database, tmp_path):
     db = make_database()
     site = WordPressSite.furatpost(rest_status=404)

@@ -406,6 +406,20 @@ def test_cli_extract_rest_post_json(tmp_path, capsys):
     assert out["body_text"] == "\n\n".join(site.get(31842).paragraphs)
 
 
+def test_cli_extract_an_entry_of_a_rest_list_response(tmp_path, capsys):
+    from crawler.cli import main
+    from crawler.replica.wordpress import WordPressSite
+
+    site = WordPressSite.furatpost()
+    saved = tmp_path / "posts.json"
+    saved.write_text(json.dumps([site.rest_post(i) for i in sorted(site.posts)[:2]]))
+    url = "https://euphratespost.net/wp-json/wp/v2/posts?page=1"
+    assert main(["extract", str(saved), "--url", url, "--entry", "/1"]) == 0
+    assert json.loads(capsys.readouterr().out)["external_id"] == str(sorted(site.posts)[1])
+    assert main(["extract", str(saved), "--url", url, "--entry", "/2"]) == 2
+    assert "no REST entry /2" in capsys.readouterr().err
+
+
 def test_reextract_stored_fetch_rows():
     """A stored fetch (zstd body, stored headers) re-extracts as the spider extracted."""
     from types import SimpleNamespace
