@@ -178,8 +178,5 @@ class ReceivedHeadersMiddleware:
     middlewares from the highest order down, so this sees them first."""
 
     def process_response(self, request: Request, response: Response) -> Response:
-        request.meta[RECEIVED_HEADERS_META] = {
-            name.decode("latin-1"): [v.decode("latin-1") for v in values]
-            for name, values in response.headers.items()
-        }
+        request.meta[RECEIVED_HEADERS_META] = response.headers.copy()  # new value lists too
         return response

@@ -394,6 +394,7 @@ def test_fetch_records_what_was_asked_and_what_came_back():
     """Method, URL and headers as sent (no credentials), the redirect chain, and the
     response headers as received, before decompression removed Content-Encoding."""
     import scrapy
+    from scrapy.http.headers import Headers
 
     from crawler.middlewares import RECEIVED_HEADERS_META
 
@@ -404,7 +405,9 @@ def test_fetch_records_what_was_asked_and_what_came_back():
         meta={
             "redirect_urls": [f"{HOST}/?p=31842"],
             "redirect_reasons": [301],
-            RECEIVED_HEADERS_META: {"Content-Type": ["text/html"], "Content-Encoding": ["gzip"]},
+            RECEIVED_HEADERS_META: Headers(
+                {"Content-Type": "text/html", "Content-Encoding": "gzip"}
+            ),
         },
     )
     response = HtmlResponse(

@@ -68,10 +68,11 @@ def find_article(conn: Connection, ref: str) -> ArticleRef | None:
 
 
 def revisions(conn: Connection, article_id: int) -> list[dict[str, Any]]:
-    """Every revision of an article, oldest first."""
+    """Every revision of an article, oldest first, with whether its fetch is synthetic."""
     rows = conn.execute(
         text(
-            f"SELECT {_REVISION_COLUMNS} FROM article_revisions r "
+            f"SELECT {_REVISION_COLUMNS}, f.synthetic AS fetch_synthetic "
+            "FROM article_revisions r LEFT JOIN fetches f ON f.id = r.fetch_id "
             "WHERE r.article_id = :id ORDER BY r.revision_no"
         ),
         {"id": article_id},

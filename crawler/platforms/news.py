@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 
 import scrapy
 from scrapy.exceptions import CloseSpider
-from scrapy.http import Response
+from scrapy.http import Headers, Response
 from twisted.python.failure import Failure
 
 from crawler.db.revisions import KnownArticle, SiteInfo
@@ -99,18 +99,13 @@ def http_date(when: datetime) -> str:
 UNARCHIVED_REQUEST_HEADERS = frozenset({b"Authorization", b"Proxy-Authorization", b"Cookie"})
 
 
-def _headers(headers: Any, skip: frozenset[bytes] = frozenset()) -> dict[str, list[str]]:
-    """Scrapy ``Headers`` (or a plain name -> values mapping) as JSON: every value kept."""
-    out: dict[str, list[str]] = {}
-    for name, values in headers.items():
-        key = name if isinstance(name, bytes) else str(name).encode("latin-1")
-        if key in skip:
-            continue
-        values = values if isinstance(values, list | tuple) else [values]
-        out[key.decode("latin-1")] = [
-            v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in values
-        ]
-    return out
+def _headers(headers: Headers, skip: frozenset[bytes] = frozenset()) -> dict[str, list[str]]:
+    """Scrapy ``Headers`` as JSON: name -> every value, in order."""
+    return {
+        name.decode("latin-1"): [v.decode("latin-1") for v in values]
+        for name, values in headers.items()
+        if name not in skip
+    }
 
 
 def fetch_of(response: Response, fetched_at: datetime) -> Fetch:
@@ -120,25 +115,21 @@ def fetch_of(response: Response, fetched_at: datetime) -> Fetch:
     before decompression, so ``Content-Encoding`` is there); the body is Scrapy's, decoded."""
     request = response.request
     meta = response.meta
-    received = meta.get(RECEIVED_HEADERS_META)
     reasons = list(meta.get("redirect_reasons") or [])
-    hops = list(meta.get("redirect_urls") or [])
     redirects = [
         {"url": url, "status": reasons[i] if i < len(reasons) else None}
-        for i, url in enumerate(hops)
+        for i, url in enumerate(meta.get("redirect_urls") or [])
     ]
     ip = getattr(response, "ip_address", None)
     return Fetch(
         url=response.url,
         status=response.status,
-        headers=received if received is not None else _headers(response.headers),
+        headers=_headers(meta.get(RECEIVED_HEADERS_META, response.headers)),
         body=response.body,
         fetched_at=fetched_at,
-        method=request.method if request is not None else "GET",
-        requested_url=request.url if request is not None else None,
-        request_headers=(
-            _headers(request.headers, UNARCHIVED_REQUEST_HEADERS) if request is not None else {}
-        ),
+        method=request.method,
+        requested_url=request.url,
+        request_headers=_headers(request.headers, UNARCHIVED_REQUEST_HEADERS),
         redirects=redirects,
         protocol=getattr(response, "protocol", None),
         ip_address=str(ip) if ip is not None else None,
