@@ -34,6 +34,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     # After decompression (590), before retries (550): a challenge is never retried.
     "crawler.middlewares.ChallengeMiddleware": 560,
+    # Before decompression (590) changes them: the headers as received, for the archive.
+    "crawler.middlewares.ReceivedHeadersMiddleware": 595,
 }
 HTTPCACHE_ENABLED = False
 COOKIES_ENABLED = False

@@ -14,7 +14,7 @@ from crawler.cli import CommandError
 # Identity and provenance around the revision's own fields (crawler.extract.page).
 ID_FIELDS = ("site", "article_id", "external_id", "canonical_url", "removed_at")
 PROVENANCE_FIELDS = ("revision_no", "observed_at", "content_hash", "extractor")
-PROVENANCE_FIELDS += ("extractor_version", "snapshot_id")
+PROVENANCE_FIELDS += ("extractor_version", "fetch_id", "fetch_entry", "page_fetch_id")
 
 
 def export_fields() -> tuple[str, ...]:
@@ -80,11 +80,26 @@ def history_command(args: argparse.Namespace) -> int:
             f"revision {revision['revision_no']}  observed {revision['observed_at']:%Y-%m-%d %H:%M %Z}"
             f"  sha256 {revision['content_hash'].hex()[:12]}  {revision['title']}"
         )
+        print(f"    evidence: {evidence(revision)}")
         if previous is not None and not args.no_diff:
             for line in queries.revision_diff(previous, revision):
                 print(f"    {line}")
         previous = revision
     return 0
+
+
+def evidence(revision: dict[str, Any]) -> str:
+    """Where a revision's content came from: its fetch (and entry), its page fetch."""
+    if revision.get("fetch_id") is None:
+        return "no fetch recorded"
+    out = f"fetch {revision['fetch_id']}"
+    if revision.get("fetch_entry"):
+        out += f" entry {revision['fetch_entry']}"
+    if revision.get("fetch_synthetic"):
+        out += " (synthetic: re-serialized by the archive, not as received)"
+    if revision.get("page_fetch_id") is not None:
+        out += f", article page fetch {revision['page_fetch_id']}"
+    return out
 
 
 def _jsonable(value: Any) -> Any:

@@ -22,7 +22,7 @@ DIFF_FIELDS = ("title", "subtitle", "authors", "published_at", "section", "tags"
 _REVISION_COLUMNS = (
     "r.revision_no, r.observed_at, r.content_hash, r.title, r.subtitle, r.body_text, "
     "r.authors, r.published_at, r.modified_at, r.section, r.tags, r.image_url, r.language, "
-    "r.extractor, r.extractor_version, r.snapshot_id"
+    "r.extractor, r.extractor_version, r.fetch_id, r.fetch_entry, r.page_fetch_id"
 )
 
 
@@ -69,10 +69,11 @@ def find_article(conn: Connection, ref: str) -> ArticleRef | None:
 
 
 def revisions(conn: Connection, article_id: int) -> list[dict[str, Any]]:
-    """Every revision of an article, oldest first."""
+    """Every revision of an article, oldest first, with whether its fetch is synthetic."""
     rows = conn.execute(
         text(
-            f"SELECT {_REVISION_COLUMNS} FROM article_revisions r "
+            f"SELECT {_REVISION_COLUMNS}, f.synthetic AS fetch_synthetic "
+            "FROM article_revisions r LEFT JOIN fetches f ON f.id = r.fetch_id "
             "WHERE r.article_id = :id ORDER BY r.revision_no"
         ),
         {"id": article_id},

@@ -43,14 +43,15 @@ from zoneinfo import ZoneInfo
 
 import scrapy
 from scrapy.exceptions import CloseSpider
-from scrapy.http import Response
+from scrapy.http import Headers, Response
 from twisted.python.failure import Failure
 
 from crawler.arguments import SpiderArgument, check_arguments, parse_flag
 from crawler.db.revisions import KnownArticle, SiteInfo
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
 from crawler.extract.urls import same_site, url_key
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, PageSnapshot
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch
+from crawler.middlewares import RECEIVED_HEADERS_META
 from crawler.platforms import feeds as feedlib
 from crawler.platforms import listings as listinglib
 from crawler.platforms import sitemaps as sitemaplib
@@ -107,12 +108,45 @@ def http_date(when: datetime) -> str:
     return format_datetime(when.astimezone(UTC), usegmt=True)
 
 
-def snapshot_of(response: Response, fetched_at: datetime) -> PageSnapshot:
-    """The response as evidence: real URL, status, headers, body as received."""
-    headers = {
-        k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()
+# Request headers never archived: credentials (a proxy's or a site's).
+UNARCHIVED_REQUEST_HEADERS = frozenset({b"Authorization", b"Proxy-Authorization", b"Cookie"})
+
+
+def _headers(headers: Headers, skip: frozenset[bytes] = frozenset()) -> dict[str, list[str]]:
+    """Scrapy ``Headers`` as JSON: name -> every value, in order."""
+    return {
+        name.decode("latin-1"): [v.decode("latin-1") for v in values]
+        for name, values in headers.items()
+        if name not in skip
     }
-    return PageSnapshot(response.url, response.status, headers, response.body, fetched_at)
+
+
+def fetch_of(response: Response, fetched_at: datetime) -> Fetch:
+    """The exchange behind a response, as evidence: what was asked and what came back.
+
+    Response headers are the ones received (``ReceivedHeadersMiddleware`` keeps them from
+    before decompression, so ``Content-Encoding`` is there); the body is Scrapy's, decoded."""
+    request = response.request
+    meta = response.meta
+    reasons = list(meta.get("redirect_reasons") or [])
+    redirects = [
+        {"url": url, "status": reasons[i] if i < len(reasons) else None}
+        for i, url in enumerate(meta.get("redirect_urls") or [])
+    ]
+    ip = getattr(response, "ip_address", None)
+    return Fetch(
+        url=response.url,
+        status=response.status,
+        headers=_headers(meta.get(RECEIVED_HEADERS_META, response.headers)),
+        body=response.body,
+        fetched_at=fetched_at,
+        method=request.method,
+        requested_url=request.url,
+        request_headers=_headers(request.headers, UNARCHIVED_REQUEST_HEADERS),
+        redirects=redirects,
+        protocol=getattr(response, "protocol", None),
+        ip_address=str(ip) if ip is not None else None,
+    )
 
 
 @dataclass(slots=True)
@@ -730,7 +764,7 @@ class NewsSpider(scrapy.Spider):
             status=status,
             reason=reason,
             external_id=known.external_id,
-            snapshot=snapshot_of(response, fetched_at),
+            fetch=fetch_of(response, fetched_at),
         )
 
     def parse_article(self, response: Response) -> Iterator[Any]:
@@ -811,7 +845,7 @@ class NewsSpider(scrapy.Spider):
         extracted = extract_article(
             response.body, response.url, fetched_at, self.extraction, encoding=encoding
         )
-        return extracted.to_item(self.name, snapshot=snapshot_of(response, fetched_at))
+        return extracted.to_item(self.name, fetch=fetch_of(response, fetched_at))
 
     def is_soft_404(self, response: Response, reason: str) -> bool:
         """A known article's URL answering 200 with a "not found" page or the home page."""
