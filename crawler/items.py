@@ -8,25 +8,51 @@ Three kinds, all recorded by ``crawler.db.revisions.record``:
 * ``ArticleSeen``: the site's listing (REST ``modified_gmt``, sitemap lastmod, a 304)
   says a known article is still there and unchanged, so it was not refetched.
 * ``ArticleGone``: a known article answered 404/410 or a recognised soft 404.
+
+Each observation that was fetched carries its ``Fetch``: the HTTP exchange as a web archive
+would record it (what was asked, what came back, the body as Scrapy received it). Several
+items may share one ``Fetch`` object: a REST list response behind a hundred posts.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from crawler.extract.text import content_hash
 
+Headers = dict[str, list[str]]  # name (as Scrapy spells it) -> every value, in order
+
+
+def _record_id() -> str:
+    return str(uuid.uuid4())
+
 
 @dataclass(slots=True)
-class PageSnapshot:
-    """The raw response behind an observation: evidence, and input for re-extraction."""
+class Fetch:
+    """One HTTP exchange behind an observation: evidence, and input for re-extraction.
 
-    url: str  # the real site URL (never the replica's address)
+    ``body`` is the entity as Scrapy hands it to the spider: de-chunked and decoded from
+    its ``Content-Encoding`` (gzip, br...), while ``headers`` are the response headers as
+    received, ``Content-Encoding`` included. docs/schema.md says exactly what is kept."""
+
+    url: str  # the response URL (the last hop): a real site URL, never the replica's
     status: int
-    headers: dict[str, str]
-    body: bytes  # as received, undecoded
+    headers: Headers
+    body: bytes
     fetched_at: datetime
+    method: str = "GET"
+    requested_url: str | None = None  # the request that got this response; None = ``url``
+    request_headers: Headers = field(default_factory=dict)  # as sent (no credentials)
+    # Earlier hops of a redirect chain, first first: [{"url": ..., "status": ...}].
+    redirects: list[dict[str, object]] = field(default_factory=list)
+    protocol: str | None = None  # e.g. "HTTP/1.1"
+    ip_address: str | None = None  # the address connected to (a proxy's, behind one)
+    synthetic: bool = False  # True only for rows made up by the archive, never received
+    # Names this exchange wherever it travels (batches, the spool): a fetch shared by
+    # many items is stored once; also the WARC-Record-ID a web archive export would use.
+    record_id: str = field(default_factory=_record_id)
 
 
 @dataclass(slots=True)
@@ -52,7 +78,12 @@ class ArticleItem:
     urls: list[str] = field(default_factory=list)
     extractor: str = ""
     extractor_version: str = ""
-    snapshot: PageSnapshot | None = None
+    fetch: Fetch | None = None  # the response the fields were extracted from
+    # JSON pointer (RFC 6901) to the entry in ``fetch``'s body the fields came from, e.g.
+    # "/17" in a REST list response; None when the body is the page itself.
+    fetch_entry: str | None = None
+    # The article's own HTML page as a reader saw it, fetched for a REST-extracted item.
+    page_fetch: Fetch | None = None
     # URLs that answered with a redirect leading to ``url`` in this fetch (Scrapy's
     # ``response.meta["redirect_urls"]``), first hop first: an old slug after a retitle.
     redirected_from: list[str] = field(default_factory=list)
@@ -92,7 +123,7 @@ class ArticleGone:
     status: int  # 404, 410, or 200 for a recognised soft 404
     reason: str  # e.g. "http 410", "soft 404: redirected to home page"
     external_id: str | None = None
-    snapshot: PageSnapshot | None = None
+    fetch: Fetch | None = None  # the response that showed it (the 404 page, the redirect)
 
 
 Observation = ArticleItem | ArticleSeen | ArticleGone

@@ -1,4 +1,4 @@
-"""Downloader middlewares: polite retries and bot-challenge detection.
+"""Downloader middlewares: polite retries, bot-challenge detection, headers as received.
 
 * ``BackoffRetryMiddleware`` replaces Scrapy's ``RetryMiddleware`` (which retries at once):
   it waits before each retry, for as long as ``Retry-After`` asks on a 429/503, otherwise
@@ -6,6 +6,9 @@
 * ``ChallengeMiddleware`` recognises bot challenges (Cloudflare "Just a moment...", and
   the like), counts them as ``spider/blocked`` and drops them, so a challenge is never
   retried in a loop, never parsed, never stored and never taken for a deleted article.
+* ``ReceivedHeadersMiddleware`` keeps the response headers as they arrived, before
+  ``HttpCompressionMiddleware`` decodes the body and deletes ``Content-Encoding``, so the
+  archived fetch says how the body travelled (``crawler.platforms.news.fetch_of``).
 """
 
 from __future__ import annotations
@@ -162,4 +165,18 @@ class ChallengeMiddleware:
         if is_challenge(response):
             self.crawler.stats.inc_value("spider/blocked")
             raise IgnoreRequest(f"bot challenge (HTTP {response.status}) at {response.url}")
+        return response
+
+
+RECEIVED_HEADERS_META = "received_headers"
+
+
+class ReceivedHeadersMiddleware:
+    """Copy the response headers into ``request.meta`` before decompression changes them.
+
+    Ordered just above ``HttpCompressionMiddleware`` (590): responses pass downloader
+    middlewares from the highest order down, so this sees them first."""
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        request.meta[RECEIVED_HEADERS_META] = response.headers.copy()  # new value lists too
         return response

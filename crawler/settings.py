@@ -34,6 +34,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     # After decompression (590), before retries (550): a challenge is never retried.
     "crawler.middlewares.ChallengeMiddleware": 560,
+    # Before decompression (590) changes them: the headers as received, for the archive.
+    "crawler.middlewares.ReceivedHeadersMiddleware": 595,
 }
 HTTPCACHE_ENABLED = False
 COOKIES_ENABLED = False
@@ -52,6 +54,9 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "crawler.runs.CrawlRunRecorder": 100,
 }
+
+# How often a crawl checks that it still holds its site lock (crawler/db/locks.py).
+AKHBAR_LOCK_CHECK_SECONDS = 10.0
 
 # Store pipeline: one transaction per batch.
 STORE_BATCH_SIZE = 200
@@ -76,3 +81,6 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
+
+# Our `scrapy crawl` (checked arguments, exit status from the run): crawler/commands/crawl.py.
+COMMANDS_MODULE = "crawler.commands"

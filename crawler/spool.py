@@ -6,7 +6,10 @@ deleted only after its batch has been committed. Names sort by creation time, so
 ``pending()`` in order replays the crawl in the order it happened.
 
 Encoding is lossless for what items hold: datetimes keep their offset (and their IANA zone
-name when they have one), bytes are base64, nested snapshots keep their type.
+name when they have one), bytes are base64, nested fetches keep their type. A fetch shared
+by several items of a batch (a REST list response behind a hundred posts) is written in
+full once, at its first item, and as ``{"$fetch": record_id}`` after that: its body is not
+repeated a hundred times, and the items share one ``Fetch`` again when read back.
 """
 
 from __future__ import annotations
@@ -26,15 +29,16 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from crawler.db.revisions import SiteInfo
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation, PageSnapshot
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch, Observation
 
 FORMAT = "akhbar-spool"
-VERSION = 1
+VERSION = 2  # 2: fetches (shared by reference); 1: page snapshots, still read
+READABLE_VERSIONS = (1, 2)
 SUFFIX = ".jsonl"
 FAILED = "failed"  # subdirectory for batches the database rejected (not an outage)
 
 _TYPES: dict[str, type] = {
-    cls.__name__: cls for cls in (ArticleItem, ArticleSeen, ArticleGone, PageSnapshot)
+    cls.__name__: cls for cls in (ArticleItem, ArticleSeen, ArticleGone, Fetch)
 }
 _counter = 0
 
@@ -51,9 +55,12 @@ class SpoolBatch:
     crawl_run_id: int | None = None
     created_at: str = ""
     database: str | None = None  # masked URL of the database it was meant for
+    # The end of a crawl run the database missed (``crawl_runs`` values), written by the
+    # replay after the run's observations: a file of its own, with no observations.
+    run_end: dict[str, Any] | None = None
 
 
-def _encode(value: Any) -> Any:
+def _encode(value: Any, written: set[str]) -> Any:
     if isinstance(value, datetime):
         out: dict[str, Any] = {"$dt": value.isoformat()}
         if isinstance(value.tzinfo, ZoneInfo):
@@ -61,23 +68,27 @@ def _encode(value: Any) -> Any:
         return out
     if isinstance(value, bytes):
         return {"$b64": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, Fetch):
+        if value.record_id in written:
+            return {"$fetch": value.record_id}
+        written.add(value.record_id)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             "$type": type(value).__name__,
-            **{f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)},
+            **{f.name: _encode(getattr(value, f.name), written) for f in dataclasses.fields(value)},
         }
     if isinstance(value, list | tuple):
-        return [_encode(v) for v in value]
+        return [_encode(v, written) for v in value]
     if isinstance(value, dict):
-        return {str(k): _encode(v) for k, v in value.items()}
+        return {str(k): _encode(v, written) for k, v in value.items()}
     if value is None or isinstance(value, str | int | float | bool):
         return value
     raise TypeError(f"cannot spool a {type(value).__name__}")
 
 
-def _decode(value: Any) -> Any:
+def _decode(value: Any, fetches: dict[str, Fetch]) -> Any:
     if isinstance(value, list):
-        return [_decode(v) for v in value]
+        return [_decode(v, fetches) for v in value]
     if not isinstance(value, dict):
         return value
     if "$dt" in value:
@@ -87,22 +98,42 @@ def _decode(value: Any) -> Any:
         return dt
     if "$b64" in value:
         return base64.b64decode(value["$b64"])
+    if "$fetch" in value:
+        fetch = fetches.get(value["$fetch"])
+        if fetch is None:
+            raise SpoolFormatError(f"fetch {value['$fetch']!r} used before it was written")
+        return fetch
     if "$type" in value:
+        fields = {k: _decode(v, fetches) for k, v in value.items() if k != "$type"}
+        if value["$type"] == "PageSnapshot":  # version 1: one header value per name
+            return _legacy_snapshot(fields)
         cls = _TYPES.get(value["$type"])
         if cls is None:
             raise SpoolFormatError(f"unknown item type {value['$type']!r}")
-        return cls(**{k: _decode(v) for k, v in value.items() if k != "$type"})
-    return {k: _decode(v) for k, v in value.items()}
+        if "snapshot" in fields:  # a version 1 item
+            fields["fetch"] = fields.pop("snapshot")
+        obj = cls(**fields)
+        if isinstance(obj, Fetch):
+            fetches[obj.record_id] = obj
+        return obj
+    return {k: _decode(v, fetches) for k, v in value.items()}
 
 
-def dumps(observation: Observation) -> str:
-    """One observation as one JSON line (no newline)."""
-    return json.dumps(_encode(observation), ensure_ascii=False, separators=(",", ":"))
+def _legacy_snapshot(fields: dict[str, Any]) -> Fetch:
+    headers = {k: [v] for k, v in (fields.get("headers") or {}).items()}
+    return Fetch(fields["url"], fields["status"], headers, fields["body"], fields["fetched_at"])
 
 
-def loads(line: str) -> Observation:
-    """The observation ``dumps`` wrote."""
-    obj = _decode(json.loads(line))
+def dumps(observation: Observation, written: set[str] | None = None) -> str:
+    """One observation as one JSON line (no newline). ``written``: the record ids of the
+    fetches earlier lines of the same file hold (updated), written as references."""
+    encoded = _encode(observation, written if written is not None else set())
+    return json.dumps(encoded, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(line: str, fetches: dict[str, Fetch] | None = None) -> Observation:
+    """The observation ``dumps`` wrote; ``fetches``: those earlier lines held (updated)."""
+    obj = _decode(json.loads(line), fetches if fetches is not None else {})
     if not isinstance(obj, ArticleItem | ArticleSeen | ArticleGone):
         raise SpoolFormatError(f"not an observation: {type(obj).__name__}")
     return obj
@@ -128,6 +159,36 @@ def spool_batch(
     ``database`` (a masked URL) says where the batch belongs, so a spool shared by crawls
     into several databases never replays a batch into the wrong one.
     """
+    return _write(
+        directory,
+        observations,
+        {
+            "site": dataclasses.asdict(site) if site is not None else None,
+            "crawl_run_id": crawl_run_id,
+            "database": database,
+        },
+    )
+
+
+def spool_run_end(
+    directory: Path, crawl_run_id: int, values: dict[str, Any], *, database: str | None = None
+) -> Path:
+    """Spool the end of a crawl run (its ``crawl_runs`` values) for the replay to write.
+
+    Named like a batch, so it sorts after the run's own spooled batches."""
+    return _write(
+        directory,
+        [],
+        {
+            "site": None,
+            "crawl_run_id": crawl_run_id,
+            "database": database,
+            "run_end": _encode(values),
+        },
+    )
+
+
+def _write(directory: Path, observations: Sequence[Observation], fields: dict[str, Any]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / _new_name()
     tmp = directory / (".tmp-" + final.name)
@@ -136,14 +197,13 @@ def spool_batch(
         "version": VERSION,
         "created_at": datetime.now().astimezone().isoformat(),
         "count": len(observations),
-        "site": dataclasses.asdict(site) if site is not None else None,
-        "crawl_run_id": crawl_run_id,
-        "database": database,
+        **fields,
     }
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(json.dumps(header, ensure_ascii=False) + "\n")
+        written: set[str] = set()
         for obs in observations:
-            fh.write(dumps(obs) + "\n")
+            fh.write(dumps(obs, written) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
     os.rename(tmp, final)
@@ -188,9 +248,10 @@ def _parse(path: Path, fh: IO[str]) -> SpoolBatch:
         raise SpoolFormatError(f"{path}: no header line") from exc
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise SpoolFormatError(f"{path}: not an akhbar spool file")
-    if header.get("version") != VERSION:
+    if header.get("version") not in READABLE_VERSIONS:
         raise SpoolFormatError(f"{path}: spool format version {header.get('version')}")
-    observations = [loads(line) for line in fh if line.strip()]
+    fetches: dict[str, Fetch] = {}
+    observations = [loads(line, fetches) for line in fh if line.strip()]
     if header.get("count") is not None and header["count"] != len(observations):
         raise SpoolFormatError(
             f"{path}: header says {header['count']} observations, file has {len(observations)}"
@@ -203,6 +264,7 @@ def _parse(path: Path, fh: IO[str]) -> SpoolBatch:
         crawl_run_id=header.get("crawl_run_id"),
         created_at=header.get("created_at", ""),
         database=header.get("database"),
+        run_end=_decode(header["run_end"]) if header.get("run_end") else None,
     )
 
 

@@ -12,7 +12,8 @@ Outages: a batch that hits a connection error is retried with backoff
 stays down the batch is spooled (``crawler.spool``) and the crawl goes on. While it is down
 each later batch tries once and spools at once. Every batch first replays the spool, so once
 the database is back the spooled batches are stored in order before newer ones; the next
-crawl's start replays whatever is still there. Recording is idempotent, so a batch that was
+crawl's first batch replays whatever is still there, and a crawl that ends with
+observations still spooled says so (``store/spooled_pending``, run status ``spooled``). Recording is idempotent, so a batch that was
 committed but not yet deleted from the spool is harmless when replayed again.
 
 A batch the database *rejects* (not an outage: bad data, a bug) is retried item by item so
@@ -36,7 +37,7 @@ from typing import Any, Self
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from crawler import spool
 from crawler.config import spool_dir
@@ -45,7 +46,7 @@ from crawler.db.models import CrawlRun
 from crawler.db.revisions import SiteInfo
 from crawler.db.session import is_outage, one_line
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation
-from crawler.runs import RUN_ID_STAT
+from crawler.runs import RUN_ID_STAT, SPOOLED_PENDING_STAT
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,22 @@ class BatchWriter:
         self.down = False  # the last attempt failed: try once, then spool at once
         self.any_database = any_database  # replay batches spooled for other databases too
         self._warned_foreign = False
+        self._spooled: dict[Path, int] = {}  # files this writer spooled -> observations
+
+    def spooled_pending(self) -> int:
+        """Observations this writer spooled that are still waiting (no replay stored them)."""
+        return sum(n for path, n in self._spooled.items() if path.exists())
+
+    def _spool(self, batch: Sequence[Observation], crawl_run_id: int | None) -> Path:
+        path = spool.spool_batch(
+            self.spool_dir,
+            batch,
+            site=self.site,
+            crawl_run_id=crawl_run_id,
+            database=self._target(),
+        )
+        self._spooled[path] = len(batch)
+        return path
 
     # -- connection -------------------------------------------------------------------
     def connect(self) -> Engine:
@@ -112,21 +129,16 @@ class BatchWriter:
             self.engine = engine
         return self.engine
 
-    def open(self) -> Counter[str]:
-        """Connect and replay the spool; an outage is logged, not raised (we will spool)."""
+    def replay_at_start(self) -> Counter[str]:
+        """Replay what earlier crawls spooled; an outage is left to the crawl's start gate
+        (crawler.runs), which stops the crawl with one clear line."""
         stats: Counter[str] = Counter()
         try:
-            self.connect()
             self.replay(stats)
         except Exception as exc:
             if not is_outage(exc):
                 raise
-            self.down = True
-            logger.warning(
-                "database unreachable at start (%s); items will be spooled to %s",
-                one_line(exc),
-                self.spool_dir,
-            )
+            logger.debug("spool not replayed at start: %s", one_line(exc))
         return stats
 
     def _target(self) -> str | None:
@@ -189,13 +201,7 @@ class BatchWriter:
                     time.sleep(delay)
                     continue
                 self.down = True
-                path = spool.spool_batch(
-                    self.spool_dir,
-                    batch,
-                    site=self.site,
-                    crawl_run_id=crawl_run_id,
-                    database=self._target(),
-                )
+                path = self._spool(batch, crawl_run_id)
                 stats["store/spooled_items"] += len(batch)
                 stats["store/spooled_batches"] += 1
                 logger.warning(
@@ -226,13 +232,7 @@ class BatchWriter:
             except Exception as exc:
                 if is_outage(exc):
                     rest = batch[i:]
-                    spool.spool_batch(
-                        self.spool_dir,
-                        rest,
-                        site=self.site,
-                        crawl_run_id=crawl_run_id,
-                        database=self._target(),
-                    )
+                    self._spool(rest, crawl_run_id)
                     self.down = True
                     stats["store/spooled_items"] += len(rest)
                     stats["store/spooled_batches"] += 1
@@ -299,6 +299,11 @@ class BatchWriter:
                         revisions.ensure_site(conn, batch.site)
                     run_id = _existing_run(conn, batch.crawl_run_id)
                     result = revisions.record(conn, batch.observations, crawl_run_id=run_id)
+                    if batch.run_end is not None and run_id is not None:
+                        conn.execute(
+                            update(CrawlRun).where(CrawlRun.id == run_id).values(**batch.run_end)
+                        )
+                        logger.info("recorded the spooled end of crawl run %d", run_id)
             except Exception as exc:
                 if is_outage(exc):
                     raise
@@ -367,8 +372,12 @@ class StorePipeline:
         self.writer = BatchWriter(
             site_info_for(spider), retry_times=self.retry_times, retry_delay=self.retry_delay
         )
-        stats = await self._loop.run_in_executor(self._executor, self.writer.open)
-        self._count(stats)
+        # First on the writer thread, not awaited: the crawl's start gate (crawler.runs)
+        # checks the database meanwhile, and every batch waits behind the replay.
+        future = self._loop.run_in_executor(self._executor, self.writer.replay_at_start)
+        self._queued.append(future)
+        self._sizes[future] = 0
+        future.add_done_callback(self._written)
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, OBSERVATION_TYPES):
@@ -395,6 +404,8 @@ class StorePipeline:
             future.remove_done_callback(self._written)
             self._written(future)
         self._executor.shutdown(wait=True)
+        if self.writer is not None:
+            self.stats.set_value(SPOOLED_PENDING_STAT, self.writer.spooled_pending())
 
     def _flush(self) -> None:
         """Hand the buffer to the writer thread (it runs batches in submission order)."""

@@ -10,6 +10,11 @@ A publication date more than ``VALIDATE_FUTURE_TOLERANCE_HOURS`` (default 24) af
 fetch is suspicious (a scheduled post, a site's clock or time zone bug) but still what the
 site declares: the article is kept as published, logged and counted as
 ``validate/future_published``, never dropped.
+
+For the field coverage ``akhbar status`` watches (docs/status.md), passing articles with a
+publication date count ``validate/has/published_at`` and those with an author
+``validate/has/authors``; both are set (0 included) when the crawl opens, so a run without
+them predates the counters.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ from scrapy.exceptions import DropItem
 from crawler.items import ArticleItem
 
 logger = logging.getLogger(__name__)
+
+# Fields whose presence among passing articles is counted as ``validate/has/<field>``.
+COUNTED_FIELDS = ("published_at", "authors")
 
 # Text that only bot-protection pages carry (Cloudflare, Sucuri, DDoS-Guard, Incapsula).
 CHALLENGE_TEXT = re.compile(
@@ -51,6 +59,10 @@ class ValidatePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
+
+    def open_spider(self) -> None:
+        for name in COUNTED_FIELDS:
+            self.stats.set_value(f"validate/has/{name}", 0)
 
     def problem(self, item: ArticleItem) -> tuple[str, str] | None:
         """``(reason, detail)`` when ``item`` must not be stored, else None."""
@@ -84,4 +96,7 @@ class ValidatePipeline:
                 item.url,
             )
         self.stats.inc_value("validate/passed")
+        for name in COUNTED_FIELDS:
+            if getattr(item, name):
+                self.stats.inc_value(f"validate/has/{name}")
         return item

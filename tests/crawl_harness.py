@@ -9,8 +9,9 @@ The runner itself is ``crawler.replica.crawl`` (shared with the benchmark and th
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from crawler.replica import crawl
 from crawler.replica.crawl import POLITENESS_OFF, CrawlResult, crawl_env
@@ -27,7 +28,7 @@ FAST_SETTINGS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
 }
 
-__all__ = ["FAST_SETTINGS", "ROOT", "CrawlResult", "crawl_env", "run_crawl"]
+__all__ = ["FAST_SETTINGS", "ROOT", "CrawlResult", "crawl_env", "run_crawl", "start_crawl"]
 
 
 def run_crawl(
@@ -51,4 +52,26 @@ def run_crawl(
         settings={**(FAST_SETTINGS if fast else {}), **(settings or {})},
         cwd=ROOT,
         timeout=timeout,
+    )
+
+
+def start_crawl(
+    spider: str,
+    database_url: str | None,
+    proxy_url: str | None,
+    *,
+    home: Path,
+    log: IO[str],
+    args: dict[str, str] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> subprocess.Popen[str]:
+    """The same crawl as ``run_crawl``, in the background, its output going to ``log``."""
+    home.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        crawl.crawl_command(spider, args, {**FAST_SETTINGS, **(settings or {})}),
+        cwd=ROOT,
+        env=crawl_env(database_url, proxy_url, home),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
     )

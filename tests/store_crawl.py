@@ -30,6 +30,7 @@ from typing import Any
 import scrapy
 
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen
+from crawler.runs import STATUS_STAT, exit_status
 
 HERE = Path(__file__).resolve()
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -199,6 +200,7 @@ def main() -> None:
     process.crawl(crawler, **spider_args)
     process.start()
     opts.stats_out.write_text(json.dumps(crawler.stats.get_stats(), default=str))
+    sys.exit(exit_status(crawler.stats.get_value(STATUS_STAT)))
 
 
 def run_crawl(
@@ -210,6 +212,7 @@ def run_crawl(
     home: Path | None = None,
     timeout: float = 120,
     background: bool = False,
+    exit_code: int = 0,
 ) -> Any:
     """Run one crawl; return its final stats (or the Popen and the stats path if background)."""
     stats_out = tmp_path / f"stats-{os.urandom(4).hex()}.json"
@@ -228,7 +231,7 @@ def run_crawl(
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     if background:
         return proc, stats_out
-    return finish(proc, stats_out, timeout)
+    return finish(proc, stats_out, timeout, exit_code=exit_code)
 
 
 class Gates:
@@ -253,13 +256,17 @@ class Gates:
         (self.directory / f"gate-{count}").touch()
 
 
-def finish(proc: subprocess.Popen, stats_out: Path, timeout: float = 120) -> dict[str, Any]:
+def finish(
+    proc: subprocess.Popen, stats_out: Path, timeout: float = 120, *, exit_code: int = 0
+) -> dict[str, Any]:
+    """The crawl's final stats, once it exited with ``exit_code``; ``crawl/exit_code`` is
+    the status the crawl command would exit with (crawler.runs.exit_status)."""
     try:
         code = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         raise
-    if code != 0 or not stats_out.exists():
+    if code != exit_code or not stats_out.exists():
         logs = sorted(stats_out.parent.glob(f"crawl-{stats_out.stem}.log"))
         text = logs[0].read_text()[-4000:] if logs else ""
         raise AssertionError(f"crawl exited with {code}:\n{text}")

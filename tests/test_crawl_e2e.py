@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -41,6 +40,7 @@ JUNK = (
 
 def crawl(db: str, replica: Replica, home: Path, **kwargs: Any) -> CrawlResult:
     replica.requests.clear()
+    replica.sent.clear()
     result = run_crawl("furatpost", db, replica.proxy_url, home=home, **kwargs)
     assert result.ok, result.log_tail()
     return result
@@ -78,26 +78,48 @@ def page_requests(replica: Replica, site: WordPressSite) -> list[str]:
     ]
 
 
-def assert_snapshots_reextract(db: str) -> int:
-    """Every revision's stored snapshot, re-extracted, gives the revision's fields."""
+def assert_fetches_reextract(db: str) -> int:
+    """Every revision's fetch (and entry pointer), re-extracted, gives the revision's fields."""
     from crawler.extract.page import REVISION_FIELDS
-    from crawler.extract.snapshot import reextract
+    from crawler.extract.snapshot import EVIDENCE_SQL, reextract
 
-    found = rows(
-        db,
-        "SELECT r.*, s.url AS s_url, s.headers, s.body, s.compression, s.fetched_at AS s_at "
-        "FROM article_revisions r JOIN page_snapshots s ON s.id = r.snapshot_id",
-    )
-    for rev in found:
-        stored = SimpleNamespace(
-            url=rev.s_url, headers=rev.headers, body=rev.body, compression=rev.compression,
-            fetched_at=rev.s_at,
-        )  # fmt: skip
-        site, again = reextract(stored)
+    revisions = {r.id: r for r in rows(db, "SELECT * FROM article_revisions")}
+    found = rows(db, EVIDENCE_SQL)
+    for evidence in found:
+        site, again = reextract(evidence)
         assert site == "furatpost"
+        rev = revisions[evidence.revision_id]
         for name in REVISION_FIELDS:
-            assert getattr(again, name) == getattr(rev, name), (rev.s_url, name)
+            assert getattr(again, name) == getattr(rev, name), (evidence.url, name)
     return len(found)
+
+
+def stored_body(db: str, fetch_id: int) -> bytes:
+    from crawler.extract.snapshot import stored_body as decompress
+
+    (row,) = rows(
+        db,
+        "SELECT b.body, b.compression FROM fetches f JOIN response_bodies b ON b.id = f.body_id"
+        " WHERE f.id = :f",
+        f=fetch_id,
+    )
+    return decompress(bytes(row.body), row.compression)
+
+
+def assert_fetches_are_what_was_sent(db: str, replica: Replica, revision_ids: list[int]) -> None:
+    """The fetches behind these revisions hold, byte for byte, the bodies the replica sent
+    for the URLs they name (REST list responses and article pages alike)."""
+    fetch_ids = rows(
+        db,
+        "SELECT fetch_id, page_fetch_id FROM article_revisions WHERE id = ANY(:ids)",
+        ids=revision_ids,
+    )
+    wanted = {i for r in fetch_ids for i in r if i is not None}
+    for fetch in rows(db, "SELECT * FROM fetches WHERE id = ANY(:ids)", ids=sorted(wanted)):
+        sent = [s for s in replica.sent if s.url == fetch.requested_url]
+        assert sent, fetch.requested_url
+        assert stored_body(db, fetch.id) == sent[-1].body, fetch.requested_url
+        assert fetch.status == sent[-1].status and not fetch.synthetic
 
 
 def paragraphs(site: WordPressSite, post_id: int) -> str:
@@ -112,11 +134,13 @@ def test_rest_first_crawl_recrawl_edit_delete_retitle(make_database, tmp_path):
     db = make_database()
     site = WordPressSite.furatpost()
     ids = sorted(site.posts)
-    with Replica([site]) as replica:
-        # 1. First crawl: the whole archive through the REST API, no page fetched.
+    with Replica([site], keep_responses=True) as replica:
+        # 1. First crawl: the whole archive through the REST API, and each article's page
+        # once, kept beside its revision.
         first = crawl(db, replica, tmp_path)
         assert first.stat("spider/articles/rest") == len(ids)
-        assert page_requests(replica, site) == []
+        assert sorted(page_requests(replica, site)) == sorted(site.permalink(i) for i in ids)
+        assert first.stat("spider/page_fetch/kept") == len(ids)
         count = rows(db, "SELECT count(*), count(DISTINCT external_id) FROM articles")[0]
         assert tuple(count) == (len(ids), len(ids))
         seed = article(db, SEED_ID)
@@ -127,20 +151,37 @@ def test_rest_first_crawl_recrawl_edit_delete_retitle(make_database, tmp_path):
             assert junk not in seed.body_text
         all_urls = [r[0] for r in rows(db, "SELECT url FROM article_urls")]
         all_urls += [r[0] for r in rows(db, "SELECT canonical_url FROM articles")]
-        all_urls += [r[0] for r in rows(db, "SELECT url FROM page_snapshots")]
+        all_urls += [u for r in rows(db, "SELECT url, requested_url FROM fetches") for u in r]
         assert all(u.startswith(HOST + "/") for u in all_urls), all_urls
         assert not any("127.0.0.1" in u for u in all_urls)
         assert f"{HOST}/?p={SEED_ID}" in urls_of(db, seed.id)
         # Feed links carry utm_ parameters: kept as URLs of the same article.
         newest = max(ids, key=lambda i: site.get(i).modified_gmt)
         assert any("utm_source=rss" in u for u in urls_of(db, article(db, newest).id))
-        # The stored snapshot of each revision (its REST entry) re-extracts to the revision.
-        assert assert_snapshots_reextract(db) == len(ids)
+        # Each revision's fetch is the REST list response, stored once, byte for byte as
+        # the replica sent it, with a pointer to its entry; its page fetch is the page.
+        revs = rows(
+            db,
+            "SELECT r.id, r.fetch_entry, f.url, f.method, f.request_headers, p.url AS page"
+            " FROM article_revisions r JOIN fetches f ON f.id = r.fetch_id"
+            " JOIN fetches p ON p.id = r.page_fetch_id",
+        )
+        assert len(revs) == len(ids)
+        assert {r.url for r in revs} == {s.url for s in replica.sent_to(r"/wp-json/")}
+        assert rows(db, "SELECT count(*) FROM fetches WHERE url ~ '/wp-json/'")[0][0] == 1
+        assert sorted(r.fetch_entry for r in revs) == sorted(f"/{i}" for i in range(len(ids)))
+        assert {r.page for r in revs} == {site.permalink(i) for i in ids}
+        assert {r.method for r in revs} == {"GET"}
+        assert all(r.request_headers["User-Agent"][0].startswith("akhbar/") for r in revs)
+        assert_fetches_are_what_was_sent(db, replica, [r.id for r in revs])
+        # ... and re-extracts to the revision.
+        assert assert_fetches_reextract(db) == len(ids)
 
         # 2. Unchanged recrawl: the cheap id listing only; no revision, no page refetched.
         second = crawl(db, replica, tmp_path)
         assert second.stat("spider/unchanged") == len(ids)
         assert page_requests(replica, site) == []
+        assert second.stat("spider/page_fetch/kept") == 0
         assert replica.count(r"_embed") == 0
         assert rows(db, "SELECT count(*) FROM article_revisions")[0][0] == len(ids)
         assert second.stat("store/new") == 0 and second.stat("store/revised") == 0
@@ -212,12 +253,22 @@ def test_rest_first_crawl_recrawl_edit_delete_retitle(make_database, tmp_path):
         assert moved.id == before[retitled].id and moved.removed_at is None
         assert moved.title == "عنوان جديد لتقرير مخيم الهول" and moved.revision_count == 2
         assert {old_url, site.permalink(retitled)} <= urls_of(db, moved.id)
-        # Only the confirmations were fetched as pages (and the home page a soft deletion
-        # redirected to); the changed posts came from one REST request.
+        # Pages fetched: the confirmations (and the home page a soft deletion redirected
+        # to), and the page of each new or changed post, whose content came from one REST
+        # request.
         pages = {u for u in page_requests(replica, site) if u.rstrip("/") != HOST}
         missing = (gone_404, gone_410, soft_home, soft_200, challenged, unavailable)
-        assert pages == {site.permalink(i) for i in missing}
+        changed = (SEED_ID, new.id, retitled)
+        assert pages == {site.permalink(i) for i in (*missing, *changed)}
         assert replica.count(r"include=") == 1
+        assert third.stat("spider/page_fetch/kept") == len(changed)
+        latest = rows(
+            db, "SELECT id, page_fetch_id FROM article_revisions WHERE crawl_run_id = :run",
+            run=third.run_id,
+        )  # fmt: skip
+        assert len(latest) == len(changed) and all(r.page_fetch_id for r in latest)
+        assert_fetches_are_what_was_sent(db, replica, [r.id for r in latest])
+        assert assert_fetches_reextract(db) == len(ids) + len(changed)
 
         # 4. Once the site answers again, the two are confirmed gone; nothing else moves.
         replica.faults.clear()
@@ -263,7 +314,7 @@ def test_fallback_sitemaps_faults_since(make_database, tmp_path):
         seed = article(db, SEED_ID)  # from its page this time, not REST
         assert seed.body_text == paragraphs(site, SEED_ID) and seed.authors == ["admindiaa"]
         # Stored pages (the windows-1256 one included) re-extract to their revisions.
-        assert assert_snapshots_reextract(db) == len(stored)
+        assert assert_fetches_reextract(db) == len(stored)
 
         # Recrawl: sitemap lastmod says unchanged, so no page is refetched; the two pages that
         # failed come now; a retitle's old URL redirects to the new slug: the same article.
@@ -304,6 +355,39 @@ def test_fallback_sitemaps_faults_since(make_database, tmp_path):
         assert page_requests(replica, site) == [site.permalink(new.id)]
         assert third.stat("spider/deletion/skipped") == 1
         assert article(db, new.id).body_text == paragraphs(site, new.id)
+
+
+def test_gzip_bodies_pages_off_then_an_unchanged_recrawl_at_scale(make_database, tmp_path):
+    """Bodies travel gzip-encoded: each fetch keeps the decoded entity byte for byte and the
+    Content-Encoding it came with. ``KEEP_ARTICLE_PAGES`` off: no page fetched. Then, with
+    pages on, an unchanged recrawl fetches no page: at most 0.05 requests per article."""
+    import gzip
+
+    db = make_database()
+    site = WordPressSite.furatpost(generated=300, include_data=False)
+    n = len(site.posts)
+    with Replica([site], keep_responses=True, content_encoding="gzip") as replica:
+        first = crawl(db, replica, tmp_path, settings={"KEEP_ARTICLE_PAGES": False})
+        assert first.stat("spider/articles/rest") == n
+        assert page_requests(replica, site) == [] and first.stat("spider/page_fetch/kept") == 0
+        revs = rows(db, "SELECT fetch_id, fetch_entry, page_fetch_id FROM article_revisions")
+        assert len(revs) == n and all(r.page_fetch_id is None for r in revs)
+        listings = rows(db, "SELECT * FROM fetches ORDER BY id")
+        sent = replica.sent_to(r"/wp-json/wp/v2/posts")
+        assert len(listings) == len(sent) == 3  # one fetch per REST response, 100 posts each
+        assert {r.fetch_id for r in revs} == {f.id for f in listings}
+        for fetch in listings:
+            (answer,) = [s for s in sent if s.url == fetch.requested_url]
+            body = stored_body(db, fetch.id)
+            assert body == answer.body == gzip.decompress(answer.wire_body)
+            assert fetch.response_headers["Content-Encoding"] == ["gzip"]
+            assert "gzip" in fetch.request_headers["Accept-Encoding"][0]
+            assert fetch.protocol == "HTTP/1.1" and fetch.method == "GET"
+        assert assert_fetches_reextract(db) == n
+
+        second = crawl(db, replica, tmp_path)  # article pages on (the default)
+        assert second.stat("spider/unchanged") == n and page_requests(replica, site) == []
+        assert second.stats["downloader/request_count"] / n <= 0.05
 
 
 def test_listing_fallback_when_rest_and_sitemaps_refused(make_database, tmp_path):

@@ -15,7 +15,7 @@ import scrapy
 from sqlalchemy import text
 from store_crawl import finish, run_crawl
 
-from crawler.runs import json_safe, run_status, spider_args, summary
+from crawler.runs import exit_status, json_safe, run_status, spider_args, summary
 
 
 def row(engine, sql: str, **params):
@@ -86,12 +86,12 @@ def test_ctrl_c_marks_the_run_interrupted_and_loses_nothing(engine, database_url
         background=True,
     )
     deadline = time.monotonic() + 60
-    while row(engine, "SELECT count(*) FROM crawl_runs")[0] == 0:
-        assert time.monotonic() < deadline, "the crawl never recorded its start"
+    # Mid-crawl: a first batch is stored, thousands of requests still to go.
+    while row(engine, "SELECT count(*) FROM articles")[0] == 0:
+        assert time.monotonic() < deadline, "the crawl never stored its first batch"
         time.sleep(0.1)
-    time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
-    stats = finish(proc, stats_out)
+    stats = finish(proc, stats_out, exit_code=130)
 
     run = row(engine, "SELECT status, finish_reason, stats FROM crawl_runs")
     assert (run.status, run.finish_reason) == ("interrupted", "shutdown")
@@ -118,10 +118,38 @@ class _Spider(scrapy.Spider):
         ("cancelled", {}, "failed"),
         ("shutdown", {"store/errors": 1}, "interrupted"),
         ("skipped: not due", {}, "skipped"),
+        ("database_unreachable", {}, "failed"),
+        ("lock_lost", {}, "failed"),
+        ("finished", {"store/spooled_items": 10, "store/spooled_pending": 10}, "spooled"),
+        ("finished", {"store/errors": 1, "store/spooled_pending": 10}, "failed"),
+        ("finished", {"spider/incomplete/listing_failed": 1}, "partial"),
+        (
+            "finished",
+            {"spider/incomplete/listing_failed": 1, "store/spooled_pending": 3},
+            "spooled",
+        ),
     ],
 )
 def test_run_status(reason, stats, expected):
     assert run_status(reason, stats, _Spider()) == expected
+
+
+@pytest.mark.parametrize(
+    ("status", "signum", "code"),
+    [
+        ("finished", None, 0),
+        ("skipped", None, 0),
+        ("failed", None, 1),
+        ("partial", None, 3),
+        ("spooled", None, 4),
+        ("interrupted", signal.SIGINT, 130),
+        ("interrupted", signal.SIGTERM, 143),
+        ("interrupted", None, 130),
+        (None, None, 1),
+    ],
+)
+def test_exit_status(status, signum, code):
+    assert exit_status(status, signum) == code
 
 
 def test_spider_can_say_it_skipped():

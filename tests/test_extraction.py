@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from functools import cache
@@ -411,8 +412,22 @@ def test_cli_extract_rest_post_json(tmp_path, capsys):
     assert out["body_text"] == "\n\n".join(site.get(31842).paragraphs)
 
 
-def test_reextract_stored_snapshot_rows():
-    """A page_snapshots row (zstd body, stored headers) re-extracts as the spider extracted."""
+def test_cli_extract_an_entry_of_a_rest_list_response(tmp_path, capsys):
+    from crawler.cli import main
+    from crawler.replica.wordpress import WordPressSite
+
+    site = WordPressSite.furatpost()
+    saved = tmp_path / "posts.json"
+    saved.write_text(json.dumps([site.rest_post(i) for i in sorted(site.posts)[:2]]))
+    url = "https://euphratespost.net/wp-json/wp/v2/posts?page=1"
+    assert main(["extract", str(saved), "--url", url, "--entry", "/1"]) == 0
+    assert json.loads(capsys.readouterr().out)["external_id"] == str(sorted(site.posts)[1])
+    assert main(["extract", str(saved), "--url", url, "--entry", "/2"]) == 2
+    assert "no REST entry /2" in capsys.readouterr().err
+
+
+def test_reextract_stored_fetch_rows():
+    """A stored fetch (zstd body, stored headers) re-extracts as the spider extracted."""
     from types import SimpleNamespace
 
     import zstandard
@@ -422,18 +437,60 @@ def test_reextract_stored_snapshot_rows():
     case = next(c for c in CASES if c.name.endswith("_31842_cp1256"))
     row = SimpleNamespace(
         url=case.url,
-        headers={"content-type": "text/html"},  # the charset only in <meta>
+        response_headers={"content-type": ["text/html"]},  # the charset only in <meta>
         body=zstandard.ZstdCompressor().compress(case.html()),
         compression="zstd",
         fetched_at=case.fetched_at,
+        fetch_entry=None,
     )
     site, got = reextract(row)
     assert site == "furatpost" and got.fields() == case.expected
     # A charset in the stored Content-Type wins over <meta>, as it did for the crawl.
     utf8 = seed_case()
     row.body, row.compression = utf8.html(), None
-    row.headers = {"Content-Type": "text/html; charset=UTF-8"}
+    row.response_headers = {"Content-Type": ["text/html; charset=UTF-8"]}
     assert reextract(row)[1].fields() == utf8.expected
+
+
+def test_reextract_the_entry_of_a_rest_list_response():
+    from types import SimpleNamespace
+
+    from crawler.extract.snapshot import reextract
+    from crawler.extract.wordpress import extract_rest_post
+    from crawler.replica.wordpress import WordPressSite
+
+    site = WordPressSite.furatpost()
+    ids = [a.id for a in site.published()[:3]]
+    posts = [site.rest_post(i) for i in ids]
+    body = json.dumps(posts, ensure_ascii=False).encode()
+    at = datetime(2026, 11, 25, 7, tzinfo=UTC)
+    row = SimpleNamespace(
+        url="https://euphratespost.net/wp-json/wp/v2/posts?_embed=1&page=1",
+        response_headers={"Content-Type": ["application/json; charset=UTF-8"]},
+        body=body,
+        compression=None,
+        fetched_at=at,
+        fetch_entry="/1",
+    )
+    name, got = reextract(row)
+    assert name == "furatpost"
+    expected = extract_rest_post(posts[1], at, profile_for_spider("furatpost"))
+    assert got.fields() == expected.fields()
+    row.fetch_entry = "/9"
+    with pytest.raises(NotAnArticle, match="no REST entry /9"):
+        reextract(row)
+
+
+def test_json_pointer():
+    from crawler.extract.snapshot import json_pointer
+
+    doc = {"a/b": [{"~k": 1}], "": 2}
+    assert json_pointer(doc, "") is doc
+    assert json_pointer(doc, "/a~1b/0/~0k") == 1
+    assert json_pointer(doc, "/") == 2
+    for bad in ("a", "/a~1b/1", "/a~1b/x", "/nope", "/a~1b/0/~0k/deeper"):
+        with pytest.raises(ValueError):
+            json_pointer(doc, bad)
 
 
 def test_cli_extract_unknown_site(tmp_path, capsys):

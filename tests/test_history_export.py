@@ -13,11 +13,12 @@ import pytest
 
 from crawler.cli import main
 from crawler.db.revisions import SiteInfo, ensure_site, record
-from crawler.items import ArticleGone, ArticleItem
+from crawler.items import ArticleGone, ArticleItem, Fetch
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 SLUG = "%D8%A7%D9%84%D8%B1%D9%82%D8%A9"  # الرقة
-URL = f"https://euphratespost.net/{SLUG}/"
+HOST = "https://euphratespost.net"
+URL = f"{HOST}/{SLUG}/"
 BODY = "الفقرة الأولى من الخبر.\n\nالفقرة الثانية من الخبر."
 
 
@@ -44,8 +45,12 @@ def archive(engine, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         ensure_site(conn, SiteInfo("furatpost", "فرات بوست", "https://euphratespost.net/"))
+    first = item(T0)
+    first.fetch = Fetch(f"{HOST}/wp-json/wp/v2/posts", 200, {}, b'[{"id": 501}]', T0)
+    first.fetch_entry = "/0"
+    first.page_fetch = Fetch(URL, 200, {}, b"<html>page</html>", T0)
     steps = [
-        [item(T0), item(T0, title="خبر آخر", ext="502", body="نص خبر آخر مختلف تماماً.")],
+        [first, item(T0, title="خبر آخر", ext="502", body="نص خبر آخر مختلف تماماً.")],
         [item(T0 + timedelta(hours=1), body=BODY.replace("الثانية", "الثانية المعدلة"))],
         [
             item(
@@ -86,6 +91,16 @@ def test_history_finds_the_article_by_any_reference(archive, capsys, ref):
     assert "-الفقرة الثانية من الخبر." in out and "+الفقرة الثانية المعدلة من الخبر." in out
     assert "+عنوان الخبر بعد التعديل" in out
     assert out.count("--- body_text") == 1 and out.count("--- title") == 1
+
+
+def test_history_names_the_evidence_of_each_revision(archive, capsys):
+    assert main(["history", "furatpost:501", "--no-diff"]) == 0
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines() if "evidence" in line]
+    assert lines == [
+        "evidence: fetch 1 entry /0, article page fetch 2",
+        "evidence: no fetch recorded",
+        "evidence: no fetch recorded",
+    ]
 
 
 def test_history_of_an_unknown_article_is_one_clear_error(archive, capsys):

@@ -167,3 +167,141 @@ def test_ensure_schema_refuses_an_unknown_revision(make_database):
         conn.execute(text("UPDATE alembic_version SET version_num = 'from_the_future'"))
     with pytest.raises(db_session.DatabaseError, match="from_the_future"):
         db_session.ensure_schema(url)
+
+
+def test_fetch_records_migration_keeps_old_snapshots_and_marks_rest_entries_synthetic(
+    make_database,
+):
+    """Old page_snapshots rows become fetches with the same ids (revisions and events keep
+    their links), their bodies move unchanged, and re-serialized REST entries are marked
+    synthetic, never passed off as received; they still re-extract. Down and up again."""
+    import hashlib
+    import json
+
+    import zstandard
+
+    from crawler.db import revisions
+    from crawler.extract.snapshot import EVIDENCE_SQL, reextract, stored_body
+    from crawler.extract.wordpress import extract_rest_post
+    from crawler.items import ArticleItem, Fetch
+    from crawler.replica.wordpress import WordPressSite
+
+    url = make_database(migrate=False)
+    db_session.upgrade(url, "5c1d2e7a9b40")
+    engine = db_session.get_engine(url)
+    now = datetime.now(UTC)
+    post = WordPressSite.furatpost().rest_post(31842)
+    entry = json.dumps(post, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    host = "https://euphratespost.net"
+    olds = [  # (url, headers, body): a page, and REST entries under both URL forms
+        (f"{host}/a/", {"Content-Type": "text/html", "Etag": '"e1"'}, "<p>صفحة</p>".encode()),
+        (f"{host}/wp-json/wp/v2/posts/31842", {"Content-Type": "application/json"}, entry),
+        (f"{host}/?rest_route=/wp/v2/posts/9", {}, b'{"id": 9}'),
+    ]
+    zc = zstandard.ZstdCompressor()
+    with engine.begin() as conn:
+        site_id = conn.execute(
+            text(
+                "INSERT INTO sites (slug, name, base_url) VALUES ('furatpost', 'فرات', :u)"
+                " RETURNING id"
+            ),
+            {"u": host + "/"},
+        ).scalar_one()
+        snap_ids = [
+            conn.execute(
+                text(
+                    "INSERT INTO page_snapshots (url, status, headers, fetched_at, body, size,"
+                    " sha256) VALUES (:u, 200, CAST(:h AS jsonb), :t, :b, :n, :s) RETURNING id"
+                ),
+                {"u": u, "h": json.dumps(h), "t": now, "b": zc.compress(b), "n": len(b),
+                 "s": hashlib.sha256(b).digest()},
+            ).scalar_one()
+            for u, h, b in olds
+        ]  # fmt: skip
+        article_id = conn.execute(
+            text(
+                "INSERT INTO articles (site_id, canonical_url, external_id, first_seen_at,"
+                " last_seen_at, last_checked_at, last_changed_at, revision_count)"
+                " VALUES (:s, :u, '31842', :t, :t, :t, :t, 1) RETURNING id"
+            ),
+            {"s": site_id, "u": post["link"], "t": now},
+        ).scalar_one()
+        extracted = extract_rest_post(post, now)
+        fields = extracted.fields()
+        rev_id = conn.execute(
+            text(
+                "INSERT INTO article_revisions (article_id, revision_no, observed_at,"
+                " content_hash, title, body_text, published_at, section, extractor,"
+                " extractor_version, snapshot_id) VALUES (:a, 1, :t, '\\x01', :title, :body,"
+                " :pub, :sec, :ex, :ver, :snap) RETURNING id"
+            ),
+            {"a": article_id, "t": now, "title": fields["title"], "body": fields["body_text"],
+             "pub": fields["published_at"], "sec": fields["section"],
+             "ex": extracted.extractor, "ver": extracted.extractor_version,
+             "snap": snap_ids[1]},
+        ).scalar_one()  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO article_events (article_id, kind, occurred_at, snapshot_id)"
+                " VALUES (:a, 'removed', :t, :s)"
+            ),
+            {"a": article_id, "t": now, "s": snap_ids[0]},
+        )
+
+    db_session.upgrade(url)
+    with engine.connect() as conn:
+        fetches = conn.execute(text("SELECT * FROM fetches ORDER BY id")).all()
+        assert [f.id for f in fetches] == snap_ids and [f.body_id for f in fetches] == snap_ids
+        assert [f.synthetic for f in fetches] == [False, True, True]
+        assert (
+            [f.url for f in fetches]
+            == [f.requested_url for f in fetches]
+            == [u for u, _, _ in olds]
+        )
+        assert fetches[0].response_headers == {"Content-Type": ["text/html"], "Etag": ['"e1"']}
+        assert fetches[2].response_headers == {} and fetches[2].request_headers == {}
+        for fetch, (_, _, body) in zip(fetches, olds, strict=True):
+            row = conn.execute(
+                text("SELECT * FROM response_bodies WHERE id = :i"), {"i": fetch.body_id}
+            ).one()
+            assert stored_body(bytes(row.body), row.compression) == body
+            assert row.sha256 == hashlib.sha256(body).digest() and row.size == len(body)
+        rev = conn.execute(text("SELECT * FROM article_revisions")).one()
+        assert (rev.id, rev.fetch_id, rev.fetch_entry, rev.page_fetch_id) == (
+            rev_id,
+            snap_ids[1],
+            None,
+            None,
+        )
+        assert (
+            conn.execute(text("SELECT fetch_id FROM article_events")).scalar_one() == (snap_ids[0])
+        )
+        assert "page_snapshots" not in inspect(conn).get_table_names()
+        (evidence,) = conn.execute(text(EVIDENCE_SQL)).all()
+        assert evidence.synthetic and reextract(evidence)[1].title == fields["title"]
+
+    # New fetches and bodies get ids above the migrated ones.
+    page = Fetch(f"{host}/b/", 200, {}, b"<html>b</html>", now)
+    item = ArticleItem(
+        site="furatpost", url=f"{host}/b/", canonical_url=f"{host}/b/", fetched_at=now,
+        title="عنوان", body_text="نص", external_id="2", fetch=page,
+    )  # fmt: skip
+    with engine.begin() as conn:
+        revisions.record(conn, [item])
+    with engine.connect() as conn:
+        new = conn.execute(text("SELECT id, body_id FROM fetches WHERE url = :u"), {"u": page.url})
+        assert min(new.one()) > max(snap_ids)
+
+    db_session.downgrade(url, "5c1d2e7a9b40")
+    with engine.connect() as conn:
+        snaps = conn.execute(text("SELECT id, url, headers FROM page_snapshots ORDER BY id"))
+        snaps = snaps.all()
+        assert [s.id for s in snaps][:3] == snap_ids
+        assert snaps[0].headers == {"Content-Type": "text/html", "Etag": '"e1"'}
+        assert (
+            conn.execute(
+                text("SELECT snapshot_id FROM article_revisions WHERE id = :i"), {"i": rev_id}
+            ).scalar_one()
+            == snap_ids[1]
+        )
+    db_session.upgrade(url)

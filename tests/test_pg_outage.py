@@ -137,9 +137,14 @@ def test_spool_replayed_by_next_crawl(owned, owned_url, tmp_path):
     wait_for(lambda: stored(owned_url) == 200, 60, "the first 200 items stored")
     owned.stop()
     gates.open(200)
-    first = finish(proc, stats_out)  # the crawl completes with the database down
+    # The crawl completes with the database down: exit status 4, and it says how much.
+    first = finish(proc, stats_out, exit_code=4)
     assert first["store/spooled_items"] == 400
+    assert first["store/spooled_pending"] == 400
+    assert first["crawl_run/status"] == "spooled"
     assert spooled(home) == 400
+    log = "".join(p.read_text() for p in tmp_path.glob("crawl-*.log"))
+    assert "400 observations are spooled" in log
 
     owned.start()
     second = run_crawl(tmp_path, owned_url, settings=FAST, args={"count": 0}, home=home)
@@ -147,29 +152,67 @@ def test_spool_replayed_by_next_crawl(owned, owned_url, tmp_path):
     assert second["store/new"] == 400
     assert spool.pending(home / "spool") == []
     assert_each_stored_once(owned_url, n)
-    # The first run's end could not be recorded; the next start says so.
-    assert query(owned_url, "SELECT count(*) FROM crawl_runs WHERE status = 'running'")[0] == 0
+    # The first run's end was spooled with its batches and written by the replay.
+    status, reason, pending, finished = query(
+        owned_url,
+        "SELECT status, finish_reason, stats->>'store/spooled_pending', finished_at IS NOT NULL"
+        f" FROM crawl_runs WHERE id = {first['crawl_run/id']}",
+    )
+    assert (status, reason, pending, finished) == ("spooled", "finished", "400", True)
 
 
 def test_database_down_from_the_start(owned, owned_url, database_url, engine, tmp_path):
-    # The crawl must still run, and spool everything.
+    # The crawl stops before it fetches anything: one clear line, exit status 1.
     home = tmp_path / "home"
     owned.stop()
-    first = run_crawl(tmp_path, owned_url, settings=FAST, args={"count": 120}, home=home)
-    assert first["store/spooled_items"] == 120
-    assert "crawl_run/id" not in first
-    assert len(spool.pending(home / "spool")) == 3
+    first = run_crawl(
+        tmp_path, owned_url, settings=FAST, args={"count": 120}, home=home, exit_code=1
+    )
+    assert first["crawl_run/status"] == "failed"
+    assert "downloader/request_count" not in first and "item_scraped_count" not in first
+    assert spool.pending(home / "spool") == []
+    log = "".join(p.read_text() for p in tmp_path.glob("crawl-*.log"))
+    assert "database unreachable" in log and "crawl stopped before fetching anything" in log
+    assert "Traceback" not in log
 
-    # A crawl into another database leaves those batches alone.
+
+def test_batches_spooled_for_another_database_are_left_alone(
+    owned, owned_url, database_url, tmp_path
+):
+    from store_crawl import synthetic_item
+
+    from crawler.db.session import masked_url, normalize_url
+
+    home = tmp_path / "home"
+    spool.spool_batch(
+        home / "spool", [synthetic_item(1)], database=masked_url(normalize_url(owned_url))
+    )
     other = run_crawl(tmp_path, database_url, settings=FAST, args={"count": 5}, home=home)
     assert "store/replayed_items" not in other
-    assert len(spool.pending(home / "spool")) == 3
-    assert_each_stored_once(database_url, 5)
+    assert len(spool.pending(home / "spool")) == 1
 
-    # The next crawl into the database, now back, stores them before its own items.
-    owned.start()
-    second = run_crawl(tmp_path, owned_url, settings=FAST, args={"count": 5}, home=home)
-    assert second["store/replayed_items"] == 120
-    assert second["store/new"] == 120 and second["store/unchanged"] == 5
-    assert spool.pending(home / "spool") == []
-    assert_each_stored_once(owned_url, 120)
+
+def test_batch_neither_stored_nor_spooled_is_counted_and_logged(owned, owned_url, tmp_path):
+    # The database goes away and the spool cannot be written (its path is a file): the
+    # observations are lost to this crawl, which must say so, not pass in silence.
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "spool").write_text("not a directory")
+    gates = Gates(tmp_path / "gates")
+    proc, stats_out = run_crawl(
+        tmp_path,
+        owned_url,
+        settings={**FAST, "STORE_RETRY_TIMES": 0},
+        args={"count": 5, **gates.args(1)},
+        home=home,
+        background=True,
+    )
+    gates.wait(1)
+    wait_for(lambda: stored(owned_url) == 1, 60, "the first item stored")
+    owned.stop()
+    gates.open(1)
+    stats = finish(proc, stats_out, exit_code=1)
+    assert stats["store/errors"] == 4
+    assert "store/spooled_items" not in stats
+    log = "".join(p.read_text() for p in tmp_path.glob("crawl-*.log"))
+    assert "4 observations neither stored nor spooled" in log

@@ -139,3 +139,19 @@ def test_validate_passes_seen_and_gone():
     seen = ArticleSeen(site="site", observed_at=FETCHED)
     assert pipe.process_item(gone) is gone
     assert pipe.process_item(seen) is seen
+
+
+def test_validate_counts_dates_and_authors_of_passing_articles():
+    crawler = crawler_for()
+    pipe = ValidatePipeline.from_crawler(crawler)
+    pipe.open_spider()
+    # Set at open, so a run that passed nothing still says it counted (akhbar status).
+    assert crawler.stats.get_value("validate/has/published_at") == 0
+    pipe.process_item(article(published_at=FETCHED, authors=["admindiaa"]))
+    pipe.process_item(article(published_at=FETCHED))
+    pipe.process_item(article())
+    with pytest.raises(DropItem):
+        pipe.process_item(article(title="", published_at=FETCHED, authors=["x"]))
+    assert crawler.stats.get_value("validate/passed") == 3
+    assert crawler.stats.get_value("validate/has/published_at") == 2
+    assert crawler.stats.get_value("validate/has/authors") == 1

@@ -378,6 +378,23 @@ def test_faults_altering_the_page(fresh):
         fresh.faults.add("nonsense")
 
 
+def test_fault_no_body_is_a_layout_change_that_loses_the_content(fresh):
+    url = link_of(fresh.site(), SEED_ID)
+    fresh.faults.add("no_body")
+    status, _, body = fetch(fresh, url)
+    page = lxml_html.fromstring(body)
+    assert status == 200 and page.find_class("entry-content")[0].text_content().strip() == ""
+    assert seed_paragraphs()[-1] not in body.decode("utf-8")  # (the first is in og:description)
+    assert page.find_class("entry-title")  # the rest of the page stays
+    status, _, body = fetch(fresh, f"{BASE}/wp-json/wp/v2/posts/{SEED_ID}")
+    post = json.loads(body)
+    assert status == 200 and post["content"]["rendered"] == "" and post["title"]["rendered"]
+    status, _, body = fetch(fresh, f"{BASE}/wp-json/wp/v2/posts?_embed=1")
+    assert {p["content"]["rendered"] for p in json.loads(body)} == {""}
+    fresh.faults.clear()
+    assert seed_paragraphs()[-1] in fetch(fresh, url)[2].decode("utf-8")
+
+
 # -- data and generation ---------------------------------------------------------------
 
 

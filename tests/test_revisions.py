@@ -25,7 +25,7 @@ from crawler.db.revisions import (
 )
 from crawler.db.schedule import next_check_at, recheck_interval
 from crawler.extract.urls import url_key
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation, PageSnapshot
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch, Observation
 
 SITE = "furatpost"
 BASE = "https://euphratespost.net"
@@ -51,9 +51,9 @@ def item(at: datetime = T0, *, ext: str | None = "101", url: str = URL, **fields
     return ArticleItem(site=SITE, url=url, fetched_at=at, external_id=ext, **values)
 
 
-def snapshot(body: bytes, at: datetime = T0, url: str = URL) -> PageSnapshot:
-    return PageSnapshot(
-        url=url, status=200, headers={"content-type": "text/html"}, body=body, fetched_at=at
+def fetch(body: bytes, at: datetime = T0, url: str = URL) -> Fetch:
+    return Fetch(
+        url=url, status=200, headers={"Content-Type": ["text/html"]}, body=body, fetched_at=at
     )
 
 
@@ -85,7 +85,8 @@ def events(engine: Engine) -> list[tuple[str, dict]]:
 
 
 def dump(engine: Engine) -> dict[str, list]:
-    tables = ["articles", "article_urls", "article_revisions", "article_events", "page_snapshots"]
+    tables = ["articles", "article_urls", "article_revisions", "article_events", "fetches"]
+    tables.append("response_bodies")
     return {t: rows(engine, f"SELECT * FROM {t} ORDER BY id") for t in tables}
 
 
@@ -106,7 +107,7 @@ def test_first_observation_stores_article_urls_and_revision_1(engine):
     short = f"{BASE}/?p=101"
     feed = f"{URL}?utm_source=rss&utm_medium=feed"
     page = b"<html><body>" + BODY.encode() + b"</body></html>"
-    stats = rec(engine, item(urls=[short, feed], snapshot=snapshot(page)), run=run)
+    stats = rec(engine, item(urls=[short, feed], fetch=fetch(page)), run=run)
 
     assert stats == RecordStats(new=1)
     a = the_article(engine)
@@ -124,10 +125,14 @@ def test_first_observation_stores_article_urls_and_revision_1(engine):
         run,
     )
     assert a.current_revision_id == rev.id
-    (snap,) = rows(engine, "SELECT * FROM page_snapshots")
-    assert rev.snapshot_id == snap.id
-    assert snap.sha256 == hashlib.sha256(page).digest() and snap.size == len(page)
-    assert zstandard.ZstdDecompressor().decompress(snap.body) == page
+    (got,) = rows(engine, "SELECT * FROM fetches")
+    assert rev.fetch_id == got.id and rev.fetch_entry is None and rev.page_fetch_id is None
+    assert (got.url, got.requested_url, got.status, got.crawl_run_id) == (URL, URL, 200, run)
+    assert got.response_headers == {"Content-Type": ["text/html"]} and not got.synthetic
+    (body,) = rows(engine, "SELECT * FROM response_bodies")
+    assert got.body_id == body.id
+    assert body.sha256 == hashlib.sha256(page).digest() and body.size == len(page)
+    assert zstandard.ZstdDecompressor().decompress(body.body) == page
     assert events(engine) == []  # a new article's own URLs are not "added"
 
 
@@ -306,14 +311,14 @@ def test_batch_is_applied_in_observed_order(engine):
 def test_gone_removes_once_and_comes_back_restored(engine):
     rec(engine, item(T0), item(T0 + timedelta(hours=1), title="عنوان معدل"))
     page = b"<html>404</html>"
-    gone = ArticleGone(SITE, URL, T0 + timedelta(hours=2), 410, "http 410", snapshot=snapshot(page))
+    gone = ArticleGone(SITE, URL, T0 + timedelta(hours=2), 410, "http 410", fetch=fetch(page))
     assert rec(engine, gone) == RecordStats(removed=1)
     a = the_article(engine)
     assert a.removed_at == T0 + timedelta(hours=2) and a.revision_count == 2
     assert len(revisions(engine)) == 2  # revisions stay
     (ev,) = rows(engine, "SELECT * FROM article_events")
     assert (ev.kind, ev.reason, ev.detail["status"]) == ("removed", "http 410", 410)
-    assert ev.snapshot_id is not None
+    assert ev.fetch_id is not None
 
     again = ArticleGone(SITE, URL, T0 + timedelta(hours=3), 404, "http 404")
     assert rec(engine, again) == RecordStats()  # still gone: no second event
@@ -354,11 +359,11 @@ def test_only_404_410_or_soft_404_remove(engine):
 
 def test_recording_the_same_batch_twice_changes_nothing(engine):
     batch = [
-        item(T0, snapshot=snapshot(b"<html>v1</html>")),
+        item(T0, fetch=fetch(b"<html>v1</html>")),
         item(T0 + timedelta(hours=1), title="عنوان معدل", urls=[f"{BASE}/?p=101"]),
         ArticleSeen(SITE, T0 + timedelta(hours=2), external_id="101"),
         ArticleGone(SITE, URL, T0 + timedelta(hours=3), 404, "http 404"),
-        item(T0 + timedelta(hours=4), snapshot=snapshot(b"<html>v1 again</html>")),
+        item(T0 + timedelta(hours=4), fetch=fetch(b"<html>v1 again</html>")),
     ]
     first = rec(engine, *batch)
     assert first == RecordStats(new=1, revised=2, seen=1, removed=1, restored=1, urls_added=1)
@@ -493,22 +498,63 @@ def test_two_observations_of_one_new_article_in_one_batch(engine):
     assert a.external_id == "101" and a.last_seen_at == T0 + timedelta(minutes=5)
 
 
-# --- snapshots ---------------------------------------------------------------------------
+# --- fetches and bodies -----------------------------------------------------------------
 
 
-def test_snapshots_are_stored_once_per_body(engine):
+def test_each_fetch_is_a_row_and_each_body_is_stored_once(engine):
     page = "<html>نفس الصفحة</html>".encode()
     rec(
         engine,
-        item(T0, ext="1", url=f"{BASE}/a/", snapshot=snapshot(page, url=f"{BASE}/a/")),
-        item(T0, ext="2", url=f"{BASE}/b/", snapshot=snapshot(page, url=f"{BASE}/b/")),
+        item(T0, ext="1", url=f"{BASE}/a/", fetch=fetch(page, url=f"{BASE}/a/")),
+        item(T0, ext="2", url=f"{BASE}/b/", fetch=fetch(page, url=f"{BASE}/b/")),
     )
-    rec(engine, item(T0, ext="3", url=f"{BASE}/c/", snapshot=snapshot(page, url=f"{BASE}/c/")))
-    (snap,) = rows(engine, "SELECT id, sha256 FROM page_snapshots")
-    assert snap.sha256 == hashlib.sha256(page).digest()
-    assert [r.snapshot_id for r in rows(engine, "SELECT snapshot_id FROM article_revisions")] == [
-        snap.id
-    ] * 3
+    rec(engine, item(T0, ext="3", url=f"{BASE}/c/", fetch=fetch(page, url=f"{BASE}/c/")))
+    (body,) = rows(engine, "SELECT id, sha256 FROM response_bodies")
+    assert body.sha256 == hashlib.sha256(page).digest()
+    fetches = rows(engine, "SELECT id, url, body_id FROM fetches ORDER BY id")
+    assert [(f.url, f.body_id) for f in fetches] == [
+        (f"{BASE}/{x}/", body.id) for x in ("a", "b", "c")
+    ]
+    linked = rows(engine, "SELECT fetch_id FROM article_revisions ORDER BY article_id")
+    assert [r.fetch_id for r in linked] == [f.id for f in fetches]
+
+
+def test_a_list_response_shared_by_revisions_is_one_fetch_with_a_pointer_each(engine):
+    """A REST list response behind many revisions: one fetch row and one body, whichever
+    batch its items land in, and each revision points at its own entry."""
+    listing = b'[{"id": 1}, {"id": 2}, {"id": 3}]'
+    shared = fetch(listing, url=f"{BASE}/wp-json/wp/v2/posts?page=1")
+    shared.request_headers = {"Accept-Encoding": ["gzip, deflate, br, zstd"]}
+    items = [
+        item(T0, ext=str(i + 1), url=f"{BASE}/{i}/", fetch=shared, fetch_entry=f"/{i}")
+        for i in range(3)
+    ]
+    rec(engine, *items[:2])
+    rec(engine, items[2])  # the same response, a later batch
+    (f,) = rows(engine, "SELECT * FROM fetches")
+    assert f.request_headers == {"Accept-Encoding": ["gzip, deflate, br, zstd"]}
+    assert f.method == "GET" and str(f.record_id) == shared.record_id
+    assert len(rows(engine, "SELECT id FROM response_bodies")) == 1
+    revs = rows(engine, "SELECT fetch_id, fetch_entry FROM article_revisions ORDER BY id")
+    assert [(r.fetch_id, r.fetch_entry) for r in revs] == [(f.id, "/0"), (f.id, "/1"), (f.id, "/2")]
+
+
+def test_a_page_fetch_is_kept_beside_the_fetch_extracted_from(engine):
+    listing = fetch(b'[{"id": 101}]', url=f"{BASE}/wp-json/wp/v2/posts")
+    page = fetch(b"<html>the page</html>")
+    rec(engine, item(T0, fetch=listing, fetch_entry="/0", page_fetch=page))
+    (rev,) = rows(engine, "SELECT * FROM article_revisions")
+    by_id = {f.id: f for f in rows(engine, "SELECT * FROM fetches")}
+    assert by_id[rev.fetch_id].url == listing.url and rev.fetch_entry == "/0"
+    assert by_id[rev.page_fetch_id].url == URL
+
+
+def test_a_fetch_without_a_canonical_record_id_is_refused(engine):
+    bad = fetch(b"<html></html>")
+    bad.record_id = "not-a-uuid"
+    with pytest.raises(ValueError, match="record_id"):
+        rec(engine, item(T0, fetch=bad))
+    assert rows(engine, "SELECT id FROM fetches") == []
 
 
 # --- bookkeeping: cadence, known_articles, sites ---------------------------------------
@@ -614,16 +660,18 @@ def test_a_batch_takes_a_bounded_number_of_advisory_locks(engine):
     assert len(rows(engine, "SELECT id FROM articles")) == 300
 
 
-def test_known_articles_carry_the_page_etag_only_for_a_page_snapshot(engine):
-    page = PageSnapshot(URL, 200, {"Etag": '"31842-1717"'}, b"<html>page</html>", T0)
-    rest_url = f"{BASE}/wp-json/wp/v2/posts/2"
-    rest = PageSnapshot(rest_url, 200, {"Etag": '"listing"'}, b'{"id": 2}', T0)
+def test_known_articles_carry_the_page_etag_only_for_a_page_fetch(engine):
+    page = Fetch(URL, 200, {"Etag": ['"31842-1717"']}, b"<html>page</html>", T0)
+    rest_url = f"{BASE}/wp-json/wp/v2/posts"
+    rest = Fetch(rest_url, 200, {"Etag": ['"listing"']}, b'[{"id": 2}, {"id": 4}]', T0)
+    page_d = Fetch(f"{BASE}/d/", 200, {"Etag": ['"4-page"']}, b"<html>d</html>", T0)
     rec(
         engine,
-        item(T0, snapshot=page),
-        item(T0, ext="2", url=f"{BASE}/b/", snapshot=rest),
+        item(T0, fetch=page),
+        item(T0, ext="2", url=f"{BASE}/b/", fetch=rest, fetch_entry="/0"),
         item(T0, ext="3", url=f"{BASE}/c/"),
+        item(T0, ext="4", url=f"{BASE}/d/", fetch=rest, fetch_entry="/1", page_fetch=page_d),
     )
     with engine.connect() as conn:
         etags = {k.external_id: k.etag for k in known_articles(conn, SITE)}
-    assert etags == {"101": '"31842-1717"', "2": None, "3": None}
+    assert etags == {"101": '"31842-1717"', "2": None, "3": None, "4": '"4-page"'}

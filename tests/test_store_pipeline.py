@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ from store_crawl import run_crawl, synthetic_item
 from crawler import spool
 from crawler.cli import main as akhbar
 from crawler.db.revisions import SiteInfo
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, PageSnapshot
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch
 
 DAMASCUS = ZoneInfo("Asia/Damascus")
 
@@ -88,6 +89,7 @@ def test_rejected_observation_does_not_sink_its_batch(engine, database_url, tmp_
         settings={"STORE_BATCH_SIZE": 10},
         args={"count": 10, "bad": 4},
         home=home,
+        exit_code=1,  # a rejected observation makes the run failed
     )
     assert stats["store/errors"] == 1
     assert stats["store/new"] == 9
@@ -98,25 +100,6 @@ def test_rejected_observation_does_not_sink_its_batch(engine, database_url, tmp_
     assert spool.pending(home / "spool") == []
     status = scalar(engine, f"SELECT status FROM crawl_runs WHERE id = {stats['crawl_run/id']}")
     assert status == "failed"
-
-
-@pytest.mark.slow
-def test_batch_neither_stored_nor_spooled_is_counted_and_logged(tmp_path):
-    # The database is down and the spool cannot be written (its path is a file): the
-    # observations are lost to this crawl, which must say so, not pass in silence.
-    from pgserver_owned import free_port
-
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "spool").write_text("not a directory")
-    down = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x"
-    stats = run_crawl(
-        tmp_path, down, settings={"STORE_RETRY_TIMES": 0}, args={"count": 5}, home=home
-    )
-    assert stats["store/errors"] == 5
-    assert "store/spooled_items" not in stats
-    (log,) = tmp_path.glob("crawl-*.log")
-    assert "5 observations neither stored nor spooled" in log.read_text()
 
 
 # -- spool format -------------------------------------------------------------------------
@@ -141,12 +124,17 @@ def rich_item() -> ArticleItem:
         urls=["https://euphratespost.net/?p=123"],
         extractor="wp-rest",
         extractor_version="1.2",
-        snapshot=PageSnapshot(
+        fetch=Fetch(
             url="https://euphratespost.net/خبر/",
             status=200,
-            headers={"Content-Type": "text/html; charset=utf-8"},
+            headers={"Content-Type": ["text/html; charset=utf-8"], "Set-Cookie": ["a=1", "b=2"]},
             body=bytes(range(256)) + "نص".encode(),
             fetched_at=fetched,
+            requested_url="https://euphratespost.net/?p=123",
+            request_headers={"User-Agent": ["akhbar/0.1"]},
+            redirects=[{"url": "https://euphratespost.net/?p=123", "status": 301}],
+            protocol="HTTP/1.1",
+            ip_address="127.0.0.1",
         ),
     )
 
@@ -175,7 +163,47 @@ def test_spool_round_trip_is_lossless(tmp_path):
     loaded = batch.observations[0]
     assert loaded.fetched_at.tzinfo == DAMASCUS  # the zone, not only the offset
     assert loaded.fetched_at.utcoffset() == observations[0].fetched_at.utcoffset()
-    assert loaded.snapshot.body == observations[0].snapshot.body
+    assert loaded.fetch.body == observations[0].fetch.body
+
+
+def test_a_fetch_shared_by_items_is_spooled_once_and_shared_again(tmp_path):
+    """A REST list response behind many items: its body is in the file once, and the
+    items read back share one Fetch (stored as one fetch row)."""
+    first = rich_item()
+    listing = first.fetch
+    listing.body = b"[" + b"x" * 5000 + b"]"
+    second = rich_item()
+    second.url, second.external_id, second.fetch, second.fetch_entry = (
+        "https://euphratespost.net/b/",
+        "124",
+        listing,
+        "/1",
+    )
+    path = spool.spool_batch(tmp_path, [first, second])
+    assert path.read_text().count('"$fetch"') == 1
+    assert path.stat().st_size < 2 * 5000 * 4 / 3  # base64 of the body, once
+    a, b = spool.load(path).observations
+    assert a.fetch is b.fetch and a.fetch == listing and b.fetch_entry == "/1"
+
+
+def test_a_version_1_spool_file_with_page_snapshots_still_replays(tmp_path):
+    at = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    header = {"format": "akhbar-spool", "version": 1, "count": 1, "site": None}
+    gone = {
+        "$type": "ArticleGone", "site": "furatpost", "url": "https://euphratespost.net/g/",
+        "observed_at": {"$dt": at.isoformat()}, "status": 410, "reason": "http 410",
+        "external_id": None,
+        "snapshot": {
+            "$type": "PageSnapshot", "url": "https://euphratespost.net/g/", "status": 410,
+            "headers": {"Content-Type": "text/html"}, "body": {"$b64": "PGh0bWw+"},
+            "fetched_at": {"$dt": at.isoformat()},
+        },
+    }  # fmt: skip
+    path = tmp_path / "00000000000000000001-1-000001.jsonl"
+    path.write_text(json.dumps(header) + "\n" + json.dumps(gone) + "\n")
+    (loaded,) = spool.load(path).observations
+    assert loaded.fetch.headers == {"Content-Type": ["text/html"]}
+    assert (loaded.fetch.body, loaded.fetch.status, loaded.fetch.fetched_at) == (b"<html>", 410, at)
 
 
 def test_spool_files_sort_in_creation_order(tmp_path):

@@ -11,9 +11,10 @@ import pytest
 from scrapy.http import HtmlResponse, TextResponse
 
 from crawler.db.revisions import KnownArticle, SiteInfo
+from crawler.items import Fetch
 from crawler.middlewares import is_challenge, retry_after_seconds
 from crawler.platforms import feeds, listings, sitemaps
-from crawler.platforms.news import Candidate, parse_since
+from crawler.platforms.news import Candidate, fetch_of, parse_since
 from crawler.platforms.wordpress import WordPressSpider, parse_gmt, wordpress_post_id
 from crawler.spiders.furatpost import FuratPostSpider
 
@@ -309,12 +310,13 @@ def test_rest_entry_without_a_body_is_fetched_as_a_page():
     spider.inc = lambda key, count=1: counted.append(key)
     post = WordPressSite.furatpost().rest_post(31842)
     withheld = {**post, "content": {"rendered": "", "protected": False}}
-    (request,) = spider.rest_article(withheld, None, T0)
+    listing = Fetch(f"{HOST}/wp-json/wp/v2/posts", 200, {}, b"[...]", T0)
+    (request,) = spider.rest_article(withheld, listing, "/0")
     assert isinstance(request, scrapy.Request) and request.url == post["link"]
     assert request.meta["candidate"].external_id == "31842"
     assert counted == ["rest/page_fallback"]
     draft = {**post, "status": "draft"}  # not published: not an article, nothing fetched
-    assert list(spider.rest_article(draft, None, T0)) == []
+    assert list(spider.rest_article(draft, listing, "/0")) == []
     assert counted[-1] == "not_article/not_published"
 
 
@@ -386,3 +388,61 @@ def test_spider_registry():
 
     assert spider_classes()["furatpost"] is FuratPostSpider
     assert schedules()["furatpost"] == FuratPostSpider.schedule
+
+
+def test_fetch_records_what_was_asked_and_what_came_back():
+    """Method, URL and headers as sent (no credentials), the redirect chain, and the
+    response headers as received, before decompression removed Content-Encoding."""
+    import scrapy
+    from scrapy.http.headers import Headers
+
+    from crawler.middlewares import RECEIVED_HEADERS_META
+
+    request = scrapy.Request(
+        f"{HOST}/{SLUG}/",
+        method="GET",
+        headers={"User-Agent": "akhbar/0.1", "Proxy-Authorization": "Basic c2VjcmV0"},
+        meta={
+            "redirect_urls": [f"{HOST}/?p=31842"],
+            "redirect_reasons": [301],
+            RECEIVED_HEADERS_META: Headers(
+                {"Content-Type": "text/html", "Content-Encoding": "gzip"}
+            ),
+        },
+    )
+    response = HtmlResponse(
+        request.url,
+        status=200,
+        headers={"Content-Type": "text/html", "Set-Cookie": ["a=1", "b=2"]},
+        body=b"<html>decoded</html>",
+        request=request,
+        protocol="HTTP/1.1",
+    )
+    got = fetch_of(response, T0)
+    assert (got.method, got.requested_url, got.url, got.status) == (
+        "GET",
+        request.url,
+        request.url,
+        200,
+    )
+    assert got.request_headers == {"User-Agent": ["akhbar/0.1"]}
+    assert got.headers == {"Content-Type": ["text/html"], "Content-Encoding": ["gzip"]}
+    assert got.body == b"<html>decoded</html>" and got.protocol == "HTTP/1.1"
+    assert got.redirects == [{"url": f"{HOST}/?p=31842", "status": 301}]
+    # Without the middleware's copy: the headers Scrapy has, every value kept.
+    del request.meta[RECEIVED_HEADERS_META]
+    assert fetch_of(response, T0).headers["Set-Cookie"] == ["a=1", "b=2"]
+
+
+def test_article_pages_only_for_new_or_changed_posts_and_only_when_kept():
+    from scrapy.settings import Settings
+
+    spider = FuratPostSpider()
+    spider.crawler = type("C", (), {"settings": Settings()})()
+    current = known(1, "100", f"{HOST}/a/", modified=T0)
+    assert spider.wants_article_page(None, T0)  # new
+    assert spider.wants_article_page(current, T0 + timedelta(minutes=5))  # changed
+    assert not spider.wants_article_page(current, T0)  # the archived version (refetch=1)
+    spider.crawler.settings.set("KEEP_ARTICLE_PAGES", False)
+    assert not spider.wants_article_page(None, T0)
+    assert FuratPostSpider.keep_article_pages and WordPressSpider.keep_article_pages

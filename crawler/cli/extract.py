@@ -1,7 +1,7 @@
 """``akhbar extract FILE --url URL``: the article in a saved page, as its spider extracts it.
 
-The same code re-extracts archived snapshots (``crawler.extract.snapshot``): a saved page,
-or a WordPress REST post entry as a REST crawl stores it.
+The same code re-extracts archived fetches (``crawler.extract.snapshot``): a saved page, a
+WordPress REST post, or with ``--entry /N`` the Nth post of a saved REST list response.
 
 Prints one JSON object (keys named as the ``article_revisions`` columns plus ``site``,
 ``canonical_url`` and ``external_id``; datetimes ISO 8601 in UTC, as all machine output,
@@ -41,6 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="ISO 8601 time of the fetch (default: now); anchors relative dates",
     )
     parser.add_argument("--encoding", default=None, help="override the page's declared encoding")
+    parser.add_argument(
+        "--entry",
+        default=None,
+        help="JSON pointer of the post in a REST list response, e.g. /17 (fetch_entry)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -68,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         fetched_at = parsed
     try:
         site, article = extract_snapshot(
-            data, args.url, fetched_at, site=args.site, encoding=args.encoding
+            data, args.url, fetched_at, site=args.site, encoding=args.encoding, entry=args.entry
         )
     except KeyError as exc:
         raise CommandError(str(exc.args[0])) from exc

@@ -18,7 +18,7 @@ from crawler.display import DISPLAY_ZONE, display_url, local_time, utc_iso
 # Identity and provenance around the revision's own fields (crawler.extract.page).
 ID_FIELDS = ("site", "article_id", "external_id", "canonical_url", "removed_at")
 PROVENANCE_FIELDS = ("revision_no", "observed_at", "content_hash", "extractor")
-PROVENANCE_FIELDS += ("extractor_version", "snapshot_id")
+PROVENANCE_FIELDS += ("extractor_version", "fetch_id", "fetch_entry", "page_fetch_id")
 
 
 def export_fields() -> tuple[str, ...]:
@@ -89,6 +89,7 @@ def history_command(args: argparse.Namespace) -> int:
             f"revision {revision['revision_no']}  observed {local_time(revision['observed_at'])}"
             f"  sha256 {revision['content_hash'].hex()[:12]}  {revision['title']}"
         )
+        print(f"    evidence: {evidence(revision)}")
         if previous is not None and not args.no_diff:
             for line in queries.revision_diff(previous, revision):
                 print(f"    {line}")
@@ -105,6 +106,20 @@ def _event_text(event: dict[str, Any]) -> str:
     if "from" in detail and "to" in detail:
         parts.append(f"{display_url(detail['from'])} -> {display_url(detail['to'])}")
     return event["kind"] + (f": {'; '.join(parts)}" if parts else "")
+
+
+def evidence(revision: dict[str, Any]) -> str:
+    """Where a revision's content came from: its fetch (and entry), its page fetch."""
+    if revision.get("fetch_id") is None:
+        return "no fetch recorded"
+    out = f"fetch {revision['fetch_id']}"
+    if revision.get("fetch_entry"):
+        out += f" entry {revision['fetch_entry']}"
+    if revision.get("fetch_synthetic"):
+        out += " (synthetic: re-serialized by the archive, not as received)"
+    if revision.get("page_fetch_id") is not None:
+        out += f", article page fetch {revision['page_fetch_id']}"
+    return out
 
 
 def _jsonable(value: Any) -> Any:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
+import subprocess
+from pathlib import Path
 
 from crawler.cli import CommandError
 
@@ -34,8 +37,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     run.set_defaults(func=run_command)
 
-    cron = commands.add_parser("crontab", help="print the same schedule as crontab lines")
+    cron = commands.add_parser(
+        "crontab",
+        help="print the same schedule as crontab lines (a marked block), or install it",
+    )
     cron.add_argument("spiders", nargs="*", help="only these spiders (default: all scheduled)")
+    action = cron.add_mutually_exclusive_group()
+    action.add_argument(
+        "--install",
+        action="store_true",
+        help="put the block into the crontab, replacing an earlier akhbar block and keeping"
+        " every other line",
+    )
+    action.add_argument(
+        "--uninstall", action="store_true", help="remove the akhbar block from the crontab"
+    )
+    cron.add_argument(
+        "--file",
+        type=Path,
+        default=None,
+        help="edit this crontab file instead of the user's crontab (crontab -l / crontab -)",
+    )
     cron.set_defaults(func=crontab_command)
 
 
@@ -82,7 +104,50 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def crontab_command(args: argparse.Namespace) -> int:
-    from crawler.scheduler import crontab
+    from crawler.scheduler import crontab, with_block
 
-    print(crontab(_jobs(args.spiders)), end="")
+    block = "" if args.uninstall else crontab(_jobs(args.spiders))
+    if not (args.install or args.uninstall):
+        if args.file is not None:
+            raise CommandError("--file goes with --install or --uninstall")
+        print(block, end="")
+        return 0
+    existing = _read_crontab(args.file)
+    try:
+        updated = with_block(existing, block)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    _write_crontab(args.file, updated)
+    where = args.file or "the crontab"
+    print(f"akhbar block {'removed from' if args.uninstall else 'installed in'} {where}")
     return 0
+
+
+def _read_crontab(path: Path | None) -> str:
+    if path is not None:
+        return path.read_text() if path.exists() else ""
+    done = _crontab(["-l"])
+    if done.returncode != 0:
+        if "no crontab" in done.stderr.lower():
+            return ""
+        raise CommandError(f"crontab -l failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def _write_crontab(path: Path | None, text: str) -> None:
+    if path is not None:
+        tmp = path.with_name(path.name + ".akhbar-tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+        return
+    done = _crontab(["-"], text)
+    if done.returncode != 0:
+        raise CommandError(f"crontab - failed: {done.stderr.strip()}")
+
+
+def _crontab(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    if shutil.which("crontab") is None:
+        raise CommandError("no crontab command here (Debian: apt-get install cron); or use --file")
+    return subprocess.run(
+        ["crontab", *args], input=stdin, capture_output=True, text=True, timeout=60
+    )

@@ -2,16 +2,18 @@
 
 This is the analysts' contract; docs/schema.md documents every table and column and
 must change with this file. Only ``crawler.db.revisions`` writes articles, their URLs,
-revisions, events and snapshots.
+revisions, events, fetches and response bodies.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -25,6 +27,7 @@ from sqlalchemy import (
     Text,
     Unicode,
     UniqueConstraint,
+    Uuid,
     func,
     text,
 )
@@ -105,20 +108,46 @@ class SchedulerJob(Base):
     job_state: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class PageSnapshot(Base):
-    """A raw response, stored once per distinct body (sha256), compressed."""
+class ResponseBody(Base):
+    """A response body exactly as a fetch received it, stored once per distinct content."""
 
-    __tablename__ = "page_snapshots"
+    __tablename__ = "response_bodies"
 
     id: Mapped[bigid]
-    url: Mapped[str] = mapped_column(Text)
-    status: Mapped[int] = mapped_column(SmallInteger)
-    headers: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    fetched_at: Mapped[tstz]
-    body: Mapped[bytes] = mapped_column(LargeBinary)  # compressed with `compression`
-    compression: Mapped[str] = mapped_column(Text, server_default="zstd")
-    size: Mapped[int] = mapped_column(Integer)  # uncompressed length in bytes
     sha256: Mapped[bytes] = mapped_column(LargeBinary, unique=True)  # of the uncompressed body
+    size: Mapped[int] = mapped_column(Integer)  # uncompressed length in bytes
+    compression: Mapped[str] = mapped_column(Text, server_default="zstd")
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # compressed with `compression`
+
+
+class Fetch(Base):
+    """One HTTP exchange behind an observation: what was asked, what came back, its body."""
+
+    __tablename__ = "fetches"
+    __table_args__ = (Index(None, "body_id"),)
+
+    id: Mapped[bigid]
+    # Names the exchange across batches and spool replays; a WARC export's WARC-Record-ID.
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+    method: Mapped[str] = mapped_column(Text, server_default="GET")
+    requested_url: Mapped[str] = mapped_column(Text)  # the request that got this response
+    url: Mapped[str] = mapped_column(Text)  # the response URL
+    # Earlier hops, first first: [{"url": ..., "status": ...}]; [] without redirects.
+    redirects: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    request_headers: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb")
+    )
+    status: Mapped[int] = mapped_column(SmallInteger)
+    response_headers: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb")
+    )
+    fetched_at: Mapped[tstz]
+    protocol: Mapped[str | None] = mapped_column(Text)
+    ip_address: Mapped[str | None] = mapped_column(Text)
+    body_id: Mapped[int] = mapped_column(ForeignKey("response_bodies.id"))
+    # Made up by the archive, never received (REST entries re-serialized before 2026-12).
+    synthetic: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class Article(Base):
@@ -204,7 +233,12 @@ class ArticleRevision(Base):
     language: Mapped[str] = mapped_column(Text, server_default="ar")
     extractor: Mapped[str] = mapped_column(Text)
     extractor_version: Mapped[str] = mapped_column(Text)
-    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("page_snapshots.id"))
+    fetch_id: Mapped[int | None] = mapped_column(ForeignKey("fetches.id"))
+    # JSON pointer to the entry of the fetch's body the fields came from ("/17" in a REST
+    # list response); NULL when the body is the article's page.
+    fetch_entry: Mapped[str | None] = mapped_column(Text)
+    # The article's HTML page fetched with a REST-extracted revision.
+    page_fetch_id: Mapped[int | None] = mapped_column(ForeignKey("fetches.id"))
     crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
 
     article: Mapped[Article] = relationship(foreign_keys=[article_id])
@@ -225,5 +259,5 @@ class ArticleEvent(Base):
     occurred_at: Mapped[tstz]
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("page_snapshots.id"))
+    fetch_id: Mapped[int | None] = mapped_column(ForeignKey("fetches.id"))
     crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))

@@ -1,6 +1,7 @@
 """Read-only queries for analysts: find an article, its revision history, exports.
 
-Nothing here writes; ``crawler.db.revisions`` is the only writer.
+Also the bounded per-site queries behind ``akhbar status``. Nothing here writes;
+``crawler.db.revisions`` is the only writer.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ DIFF_FIELDS = ("title", "subtitle", "authors", "published_at", "section", "tags"
 _REVISION_COLUMNS = (
     "r.revision_no, r.observed_at, r.content_hash, r.title, r.subtitle, r.body_text, "
     "r.authors, r.published_at, r.modified_at, r.section, r.tags, r.image_url, r.language, "
-    "r.extractor, r.extractor_version, r.snapshot_id"
+    "r.extractor, r.extractor_version, r.fetch_id, r.fetch_entry, r.page_fetch_id"
 )
 
 
@@ -69,10 +70,11 @@ def find_article(conn: Connection, ref: str) -> ArticleRef | None:
 
 
 def revisions(conn: Connection, article_id: int) -> list[dict[str, Any]]:
-    """Every revision of an article, oldest first."""
+    """Every revision of an article, oldest first, with whether its fetch is synthetic."""
     rows = conn.execute(
         text(
-            f"SELECT {_REVISION_COLUMNS} FROM article_revisions r "
+            f"SELECT {_REVISION_COLUMNS}, f.synthetic AS fetch_synthetic "
+            "FROM article_revisions r LEFT JOIN fetches f ON f.id = r.fetch_id "
             "WHERE r.article_id = :id ORDER BY r.revision_no"
         ),
         {"id": article_id},
@@ -146,3 +148,90 @@ def export_rows(
     )
     for row in result:
         yield dict(row._mapping)
+
+
+# -- site health (akhbar status): bounded per site, served by ix_crawl_runs_spider_started_at --
+
+
+def crawled_spiders(conn: Connection) -> list[str]:
+    """Every spider with a crawl_runs row: a skip scan of the (spider, started_at) index, one
+    probe per spider however many runs there are."""
+    rows = conn.execute(
+        text(
+            "WITH RECURSIVE spiders(spider) AS ("
+            " (SELECT spider FROM crawl_runs ORDER BY spider LIMIT 1)"
+            " UNION ALL"
+            " SELECT (SELECT r.spider FROM crawl_runs r WHERE r.spider > s.spider"
+            "  ORDER BY r.spider LIMIT 1) FROM spiders s WHERE s.spider IS NOT NULL)"
+            " SELECT spider FROM spiders WHERE spider IS NOT NULL"
+        )
+    )
+    return [row[0] for row in rows]
+
+
+def recent_runs(
+    conn: Connection, spiders: list[str], limit: int
+) -> dict[str, list[dict[str, Any]]]:
+    """The ``limit`` newest crawl_runs rows of each spider, newest first."""
+    rows = conn.execute(
+        text(
+            "SELECT s.spider, r.id, r.status, r.started_at, r.finished_at, r.finish_reason,"
+            " r.args, r.stats, r.hostname, r.pid"
+            " FROM unnest(CAST(:spiders AS text[])) AS s(spider)"
+            " CROSS JOIN LATERAL (SELECT * FROM crawl_runs c WHERE c.spider = s.spider"
+            "  ORDER BY c.started_at DESC LIMIT :limit) r"
+            " ORDER BY s.spider, r.started_at DESC"
+        ),
+        {"spiders": spiders, "limit": limit},
+    )
+    out: dict[str, list[dict[str, Any]]] = {spider: [] for spider in spiders}
+    for row in rows:
+        record = dict(row._mapping)
+        out[record.pop("spider")].append(record)
+    return out
+
+
+def last_runs_with_status(
+    conn: Connection, spiders: list[str], statuses: list[str]
+) -> dict[str, datetime]:
+    """When each spider's newest run with one of ``statuses`` ended (absent: never)."""
+    rows = conn.execute(
+        text(
+            "SELECT s.spider, coalesce(r.finished_at, r.started_at)"
+            " FROM unnest(CAST(:spiders AS text[])) AS s(spider)"
+            " CROSS JOIN LATERAL (SELECT started_at, finished_at FROM crawl_runs c"
+            "  WHERE c.spider = s.spider"
+            "  AND c.status = ANY(CAST(:statuses AS text[])) ORDER BY c.started_at DESC LIMIT 1) r"
+        ),
+        {"spiders": spiders, "statuses": statuses},
+    )
+    return {spider: started for spider, started in rows}
+
+
+def run_totals_since(
+    conn: Connection, spiders: list[str], since: datetime
+) -> dict[str, dict[str, int]]:
+    """Per spider, ``summary/new`` and ``summary/revised`` summed over runs started since."""
+    rows = conn.execute(
+        text(
+            "SELECT spider, count(*) AS runs,"
+            " coalesce(sum((stats->>'summary/new')::bigint), 0) AS new,"
+            " coalesce(sum((stats->>'summary/revised')::bigint), 0) AS revised"
+            " FROM crawl_runs WHERE spider = ANY(CAST(:spiders AS text[])) AND started_at >= :since"
+            " GROUP BY spider"
+        ),
+        {"spiders": spiders, "since": since},
+    )
+    return {row.spider: {"runs": row.runs, "new": row.new, "revised": row.revised} for row in rows}
+
+
+def archive_sizes(conn: Connection) -> dict[str, dict[str, Any]]:
+    """Per site (``sites.slug``): its name, articles, removed articles and revisions."""
+    rows = conn.execute(
+        text(
+            "SELECT s.slug, s.name, count(a.id) AS articles, count(a.removed_at) AS removed,"
+            " coalesce(sum(a.revision_count), 0) AS revisions"
+            " FROM sites s LEFT JOIN articles a ON a.site_id = s.id GROUP BY s.slug, s.name"
+        )
+    )
+    return {row.slug: dict(row._mapping) for row in rows}

@@ -1,4 +1,4 @@
-"""The only writer of articles, their URLs, revisions, events and snapshots.
+"""The only writer of articles, their URLs, revisions, events, fetches and response bodies.
 
 ``record`` applies a batch of observations inside the caller's transaction, set-based:
 a handful of round trips per batch whatever its size.
@@ -9,22 +9,27 @@ a handful of round trips per batch whatever its size.
 2. find the articles those keys already name;
 3. lock those article rows (sorted by id), then read their fresh state and current hash;
 4. resolve and apply each observation in memory, in observed order;
-5. write: snapshots, new articles, revisions, URLs, events, one bulk article update,
-   each as one ``INSERT/UPDATE ... FROM unnest(arrays)`` statement.
+5. write: response bodies, fetches, new articles, revisions, URLs, events, one bulk article
+   update, each as one ``INSERT/UPDATE ... FROM unnest(arrays)`` statement.
 
-Snapshots are stored for new revisions and removals; an unchanged page's snapshot is not
-kept (the revision it matches already has one).
+Fetches are stored for new revisions (the one extracted from, and the article's page kept
+beside a REST entry) and removals; an unchanged article's fetch is not kept (the revision
+it matches already has one). A fetch is one row however many items share it (a REST list
+response behind a hundred revisions), named by its ``record_id`` across batches and
+replays; a body is one row per distinct sha256, whichever fetches received it.
 
 Why two lock phases: two observations may reach one existing article through different
 keys (one by external id, one by an old URL), so key locks alone do not serialise them; the
 row locks do. Key locks come first and cover everything a writer can create (articles,
 external ids, URLs), so resolution cannot change under us once they are held. Unique
-constraints ((site, external_id), url, (article, revision_no), sha256) are the backstop.
+constraints ((site, external_id), url, (article, revision_no), sha256, record_id) are the
+backstop.
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -36,7 +41,6 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import (
     BigInteger,
     Connection,
-    LargeBinary,
     Text,
     any_,
     bindparam,
@@ -46,16 +50,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
-from crawler.db.models import Article, ArticleRevision, ArticleUrl, PageSnapshot, Site
+from crawler.db.models import Article, ArticleRevision, ArticleUrl, Site
+from crawler.db.models import Fetch as FetchRow
 from crawler.db.schedule import next_check_at
 from crawler.extract.urls import url_key
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation
-from crawler.items import PageSnapshot as SnapshotItem
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch, Observation
 
 sites_t = Site.__table__
 articles_t = Article.__table__
 revisions_t = ArticleRevision.__table__
-snapshots_t = PageSnapshot.__table__
+fetches_t = FetchRow.__table__
 
 GONE_STATUSES = frozenset({404, 410, 200})  # 200 = a recognised soft 404
 ZSTD_LEVEL = 3
@@ -99,8 +103,9 @@ class KnownArticle:
     # url_key of every URL the article was seen under (old slugs, shortlinks, feed links):
     # a listing naming any of them names this article.
     url_keys: tuple[str, ...] = ()
-    # The ETag of the page behind the current revision, for If-None-Match (None when that
-    # revision came from a REST entry or the site sends no ETag).
+    # The ETag of the article's page behind the current revision (its page fetch, else
+    # its fetch), for If-None-Match; None when that is no page of the article (a REST
+    # response) or the site sends no ETag.
     etag: str | None = None
 
 
@@ -136,10 +141,11 @@ def known_articles(conn: Connection, site_slug: str) -> list[KnownArticle]:
         .where(u.c.article_id == a.c.id)
         .scalar_subquery()
     )
-    sn = snapshots_t
+    f = fetches_t
+    headers = f.c.response_headers
     # Scrapy title-cases header names ("Etag"); other writers may not.
     etag = func.coalesce(
-        sn.c.headers["Etag"].astext, sn.c.headers["ETag"].astext, sn.c.headers["etag"].astext
+        headers["Etag"][0].astext, headers["ETag"][0].astext, headers["etag"][0].astext
     )
     rows = conn.execute(
         select(
@@ -150,22 +156,22 @@ def known_articles(conn: Connection, site_slug: str) -> list[KnownArticle]:
             a.c.last_checked_at,
             a.c.removed_at,
             keys,
-            sn.c.url,
+            f.c.url,
             etag,
         )
         .select_from(
             a.join(sites_t, sites_t.c.id == a.c.site_id)
             .outerjoin(r, r.c.id == a.c.current_revision_id)
-            .outerjoin(sn, sn.c.id == r.c.snapshot_id)
+            .outerjoin(f, f.c.id == func.coalesce(r.c.page_fetch_id, r.c.fetch_id))
         )
         .where(sites_t.c.slug == site_slug)
         .order_by(a.c.id)
     )
     known = []
-    for *fields, url_keys, snapshot_url, snapshot_etag in rows:
+    for *fields, url_keys, fetch_url, fetch_etag in rows:
         url_keys = tuple(url_keys or ())
-        # Only a page's own ETag validates that page (not a REST entry's).
-        page_etag = snapshot_etag if snapshot_url and url_key(snapshot_url) in url_keys else None
+        # Only a page's own ETag validates that page (not a REST response's).
+        page_etag = fetch_etag if fetch_url and url_key(fetch_url) in url_keys else None
         known.append(KnownArticle(*fields, url_keys=url_keys, etag=page_etag))
     return known
 
@@ -208,7 +214,7 @@ class _Art:
 
 @dataclass(slots=True)
 class _Writes:
-    snapshots: dict[bytes, SnapshotItem] = field(default_factory=dict)
+    fetches: dict[str, Fetch] = field(default_factory=dict)  # by record_id
     new_articles: list[_Art] = field(default_factory=list)
     revisions: list[tuple[_Art, dict[str, Any]]] = field(default_factory=list)
     urls: dict[str, tuple[_Art, str, datetime, datetime]] = field(default_factory=dict)
@@ -278,8 +284,25 @@ def _validate(o: Observation) -> None:
     for name, at in stamps.items():
         if at is not None and at.utcoffset() is None:
             raise ValueError(f"naive {name} in {type(o).__name__} of {o.site}: {at!r}")
+    for fetch in _fetches_of(o):
+        if fetch.fetched_at.utcoffset() is None:
+            raise ValueError(f"naive fetched_at in a fetch of {o.site}: {fetch.fetched_at!r}")
+        try:
+            canonical = str(uuid.UUID(fetch.record_id))
+        except (TypeError, ValueError):
+            canonical = None
+        if canonical != fetch.record_id:
+            raise ValueError(f"fetch record_id is no lower-case UUID: {fetch.record_id!r}")
     if isinstance(o, ArticleGone) and o.status not in GONE_STATUSES:
         raise ValueError(f"ArticleGone with status {o.status}: only 404, 410 or a soft 404 (200)")
+
+
+def _fetches_of(o: Observation) -> list[Fetch]:
+    if isinstance(o, ArticleItem):
+        return [f for f in (o.fetch, o.page_fetch) if f is not None]
+    if isinstance(o, ArticleGone) and o.fetch is not None:
+        return [o.fetch]
+    return []
 
 
 def _site_ids(conn: Connection, observations: Sequence[Observation]) -> dict[str, int]:
@@ -510,7 +533,7 @@ def _apply(
         if art.removed_at is None:
             art.removed_at = b.at
             stats.removed += 1
-            snap = _add_snapshot(w, o.snapshot)
+            fetch = _add_fetch(w, o.fetch)
             w.events.append(
                 (
                     art,
@@ -519,7 +542,7 @@ def _apply(
                         b.at,
                         o.reason,
                         {"status": o.status, "url": o.url},
-                        snap,
+                        fetch,
                         crawl_run_id,
                     ),
                 )
@@ -667,7 +690,9 @@ def _add_revision(
         "language": o.language,
         "extractor": o.extractor,
         "extractor_version": o.extractor_version,
-        "_snapshot": _add_snapshot(w, o.snapshot),
+        "_fetch": _add_fetch(w, o.fetch),
+        "fetch_entry": o.fetch_entry if o.fetch is not None else None,
+        "_page_fetch": _add_fetch(w, o.page_fetch),
         "crawl_run_id": crawl_run_id,
     }
     art.last_revision = row
@@ -679,12 +704,11 @@ def _schedule(art: _Art, at: datetime) -> None:
     art.next_check_at = next_check_at(at, art.published_at, art.first_seen_at)
 
 
-def _add_snapshot(w: _Writes, snap: SnapshotItem | None) -> bytes | None:
-    if snap is None:
+def _add_fetch(w: _Writes, fetch: Fetch | None) -> str | None:
+    if fetch is None:
         return None
-    sha = hashlib.sha256(snap.body).digest()
-    w.snapshots.setdefault(sha, snap)
-    return sha
+    w.fetches.setdefault(fetch.record_id, fetch)
+    return fetch.record_id
 
 
 def _event(
@@ -692,7 +716,7 @@ def _event(
     at: datetime,
     reason: str | None,
     detail: dict[str, Any],
-    snapshot_sha: bytes | None,
+    fetch_record_id: str | None,
     crawl_run_id: int | None,
 ) -> dict[str, Any]:
     return {
@@ -700,7 +724,7 @@ def _event(
         "occurred_at": at,
         "reason": reason,
         "detail": detail,
-        "_snapshot": snapshot_sha,
+        "_fetch": fetch_record_id,
         "crawl_run_id": crawl_run_id,
     }
 
@@ -740,7 +764,7 @@ def _add_urls(
 
 
 def _write(conn: Connection, w: _Writes, existing: list[_Art], crawl_run_id: int | None) -> None:
-    snapshot_ids = _write_snapshots(conn, w.snapshots)
+    fetch_ids = _write_fetches(conn, w.fetches, crawl_run_id)
 
     if w.revisions:
         article_ids, revision_ids = _allocate_ids(conn, len(w.new_articles), len(w.revisions))
@@ -770,9 +794,10 @@ def _write(conn: Connection, w: _Writes, existing: list[_Art], crawl_run_id: int
             {
                 "id": ("bigint", revision_ids),
                 "article_id": ("bigint", [art.id for art, _ in w.revisions]),
-                "snapshot_id": (
+                "fetch_id": ("bigint", [fetch_ids.get(r["_fetch"]) for _, r in w.revisions]),
+                "page_fetch_id": (
                     "bigint",
-                    [snapshot_ids.get(r["_snapshot"]) for _, r in w.revisions],
+                    [fetch_ids.get(r["_page_fetch"]) for _, r in w.revisions],
                 ),
                 **{
                     col: (pgtype, [r[col] for _, r in w.revisions])
@@ -811,7 +836,7 @@ def _write(conn: Connection, w: _Writes, existing: list[_Art], crawl_run_id: int
                 "occurred_at": ("timestamptz", [e["occurred_at"] for _, e in w.events]),
                 "reason": ("text", [e["reason"] for _, e in w.events]),
                 "detail": ("jsonb", [e["detail"] for _, e in w.events]),
-                "snapshot_id": ("bigint", [snapshot_ids.get(e["_snapshot"]) for _, e in w.events]),
+                "fetch_id": ("bigint", [fetch_ids.get(e["_fetch"]) for _, e in w.events]),
                 "crawl_run_id": ("bigint", [e["crawl_run_id"] for _, e in w.events]),
             },
             overriding=False,
@@ -851,6 +876,7 @@ _REVISION_COLUMNS = {
     "language": "text",
     "extractor": "text",
     "extractor_version": "text",
+    "fetch_entry": "text",
     "crawl_run_id": "bigint",
 }
 
@@ -911,50 +937,89 @@ def _article_state(arts: list[_Art]) -> dict[str, tuple[str, list[Any]]]:
     }
 
 
-def _write_snapshots(conn: Connection, snaps: dict[bytes, SnapshotItem]) -> dict[bytes, int]:
-    if not snaps:
-        return {}
-    shas = sorted(snaps)  # sorted: concurrent writers meet on sha256 in one order
-    ids: dict[bytes, int] = dict(
-        (bytes(sha), i)
-        for sha, i in conn.execute(
-            select(snapshots_t.c.sha256, snapshots_t.c.id).where(
-                snapshots_t.c.sha256 == _any(shas, LargeBinary)
-            )
-        )
-    )
+def _write_bodies(conn: Connection, bodies: dict[bytes, bytes]) -> dict[bytes, int]:
+    """Each distinct body once (sha256 -> id): existing rows reused, new ones inserted."""
+    shas = sorted(bodies)  # sorted: concurrent writers meet on sha256 in one order
+    ids = _ids_by(conn, "response_bodies", "sha256", shas, "bytea")
     todo = [s for s in shas if s not in ids]
     if todo:
         zc = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
         sql, params = _unnest_insert(
-            "page_snapshots",
+            "response_bodies",
             "",
             {
-                "url": ("text", [snaps[s].url for s in todo]),
-                "status": ("smallint", [snaps[s].status for s in todo]),
-                "headers": ("jsonb", [dict(snaps[s].headers) for s in todo]),
-                "fetched_at": ("timestamptz", [snaps[s].fetched_at for s in todo]),
-                "body": ("bytea", [zc.compress(snaps[s].body) for s in todo]),
-                "compression": ("text", ["zstd"] * len(todo)),
-                "size": ("int", [len(snaps[s].body) for s in todo]),
                 "sha256": ("bytea", todo),
+                "size": ("int", [len(bodies[s]) for s in todo]),
+                "compression": ("text", ["zstd"] * len(todo)),
+                "body": ("bytea", [zc.compress(bodies[s]) for s in todo]),
             },
             overriding=False,
         )
         inserted = conn.execute(
             text(sql + " ON CONFLICT (sha256) DO NOTHING RETURNING sha256, id"), params
         )
-        for sha, i in inserted:
-            ids[bytes(sha)] = i
+        ids.update((bytes(sha), i) for sha, i in inserted)
         late = [s for s in todo if s not in ids]
         if late:  # inserted by a concurrent writer between our lookup and insert
-            for sha, i in conn.execute(
-                select(snapshots_t.c.sha256, snapshots_t.c.id).where(
-                    snapshots_t.c.sha256 == _any(late, LargeBinary)
-                )
-            ):
-                ids[bytes(sha)] = i
+            ids.update(_ids_by(conn, "response_bodies", "sha256", late, "bytea"))
     return ids
+
+
+def _write_fetches(
+    conn: Connection, fetches: dict[str, Fetch], crawl_run_id: int | None
+) -> dict[str, int]:
+    """The batch's fetches (record_id -> id), each one row however many items share it.
+
+    A fetch already stored (by an earlier batch of the same REST response, or a replay)
+    is found by its record_id and never written twice."""
+    if not fetches:
+        return {}
+    rids = list(fetches)  # in batch order: ids follow the order of the crawl
+    ids = _ids_by(conn, "fetches", "record_id", rids, "uuid")
+    todo = [r for r in rids if r not in ids]
+    if not todo:
+        return ids
+    shas = {r: hashlib.sha256(fetches[r].body).digest() for r in todo}
+    body_ids = _write_bodies(conn, {shas[r]: fetches[r].body for r in todo})
+    rows = [fetches[r] for r in todo]
+    sql, params = _unnest_insert(
+        "fetches",
+        "",
+        {
+            "record_id": ("uuid", todo),
+            "crawl_run_id": ("bigint", [crawl_run_id] * len(todo)),
+            "method": ("text", [f.method for f in rows]),
+            "requested_url": ("text", [f.requested_url or f.url for f in rows]),
+            "url": ("text", [f.url for f in rows]),
+            "redirects": ("jsonb", [list(f.redirects) for f in rows]),
+            "request_headers": ("jsonb", [dict(f.request_headers) for f in rows]),
+            "status": ("smallint", [f.status for f in rows]),
+            "response_headers": ("jsonb", [dict(f.headers) for f in rows]),
+            "fetched_at": ("timestamptz", [f.fetched_at for f in rows]),
+            "protocol": ("text", [f.protocol for f in rows]),
+            "ip_address": ("text", [f.ip_address for f in rows]),
+            "body_id": ("bigint", [body_ids[shas[r]] for r in todo]),
+            "synthetic": ("boolean", [f.synthetic for f in rows]),
+        },
+        overriding=False,
+    )
+    inserted = conn.execute(
+        text(sql + " ON CONFLICT (record_id) DO NOTHING RETURNING record_id, id"), params
+    )
+    ids.update((str(rid), i) for rid, i in inserted)
+    late = [r for r in todo if r not in ids]
+    if late:  # the same fetch, written by a concurrent replay of its batch
+        ids.update(_ids_by(conn, "fetches", "record_id", late, "uuid"))
+    return ids
+
+
+def _ids_by(conn: Connection, table: str, column: str, values: list[Any], pgtype: str) -> dict:
+    """``{value: id}`` of the rows of ``table`` whose ``column`` is one of ``values``."""
+    rows = conn.execute(
+        text(f"SELECT {column}, id FROM {table} WHERE {column} = ANY(CAST(:v AS {pgtype}[]))"),
+        {"v": values},
+    )
+    return {bytes(v) if isinstance(v, bytes | memoryview) else str(v): i for v, i in rows}
 
 
 def _update_articles(conn: Connection, arts: list[_Art]) -> None:

@@ -8,6 +8,7 @@ Migrations run through Alembic under a PostgreSQL advisory lock (taken in
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -31,6 +32,8 @@ MIGRATION_LOCK_KEY = 0x616B6862_6172_01  # "akhbar" + 1
 # Where the Alembic environment lives: a sibling of the ``crawler`` package, both in a
 # checkout (editable install) and in an installed wheel.
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+logger = logging.getLogger(__name__)
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
@@ -190,8 +193,23 @@ def ensure_schema(url: str | None = None) -> None:
     url = normalize_url(url) if url is not None else database_url()
     if url in _at_head:
         return
-    if set(current_revisions(url)) != set(head_revisions()):
-        upgrade(url)  # refuses a revision it does not know
+    current = current_revisions(url)
+    if set(current) != set(head_revisions()):
+        # Automatic, inside a crawl or a command: Alembic's set-up chatter stays out of
+        # their logs; one line says what changed.
+        alembic_logger = logging.getLogger("alembic")
+        level = alembic_logger.level
+        alembic_logger.setLevel(logging.WARNING)
+        try:
+            upgrade(url)  # refuses a revision it does not know
+        finally:
+            alembic_logger.setLevel(level)
+        logger.info(
+            "database %s migrated from %s to %s",
+            masked_url(url),
+            ", ".join(current) or "an empty schema",
+            ", ".join(head_revisions()),
+        )
     _at_head.add(url)
 
 

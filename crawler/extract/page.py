@@ -31,7 +31,7 @@ from crawler.extract.dates import parse_arabic_datetime
 from crawler.extract.html import CleanBody, clean_body, inline_text, select
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
 from crawler.extract.text import strip_site_suffix, tidy
-from crawler.items import ArticleItem, PageSnapshot
+from crawler.items import ArticleItem, Fetch
 
 EXTRACTOR = "akhbar.page"
 # Bump when the output for the same input changes (re-extraction compares versions).
@@ -116,7 +116,9 @@ class ExtractedArticle:
     extractor: str = EXTRACTOR
     extractor_version: str = EXTRACTOR_VERSION
 
-    def to_item(self, site: str, *, snapshot: PageSnapshot | None = None) -> ArticleItem:
+    def to_item(
+        self, site: str, *, fetch: Fetch | None = None, fetch_entry: str | None = None
+    ) -> ArticleItem:
         return ArticleItem(
             site=site,
             url=self.url,
@@ -137,7 +139,8 @@ class ExtractedArticle:
             urls=list(self.urls),
             extractor=self.extractor,
             extractor_version=self.extractor_version,
-            snapshot=snapshot,
+            fetch=fetch,
+            fetch_entry=fetch_entry,
         )
 
     def fields(self) -> dict[str, Any]:

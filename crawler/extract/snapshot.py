@@ -1,13 +1,16 @@
 """A stored response → the article, exactly as the spider extracted it when it was fetched.
 
 The one way back from evidence to fields, used by ``akhbar extract`` (a saved page) and to
-re-extract archived ``page_snapshots`` rows (after an extractor upgrade, or to check one):
+re-extract archived fetches (after an extractor upgrade, or to check one):
 
-* a WordPress REST post (the JSON entry a REST crawl stores under ``/wp-json/wp/v2/posts/ID``)
-  goes through ``crawler.extract.wordpress.extract_rest_post``;
+* with an entry pointer (``article_revisions.fetch_entry``, e.g. ``/17``): the post at that
+  JSON pointer in a WordPress REST list response, through
+  ``crawler.extract.wordpress.extract_rest_post``;
+* a single WordPress REST post (a JSON object; the synthetic entries REST crawls stored
+  under ``/wp-json/wp/v2/posts/ID`` before fetch records existed) the same way;
 * anything else is a page, through ``crawler.extract.page.extract_article``;
 
-both with the extraction profile of the spider that owns the URL (or the one named). Raises
+all with the extraction profile of the spider that owns the URL (or the one named). Raises
 ``NotAnArticle`` when the response holds no article.
 """
 
@@ -51,14 +54,24 @@ def extract_snapshot(
     site: str | None = None,
     headers: Mapping[str, Any] | None = None,
     encoding: str | None = None,
+    entry: str | None = None,
 ) -> tuple[str | None, ExtractedArticle]:
-    """``(spider name, article)`` of a stored response (``body`` undecoded, as received).
+    """``(spider name, article)`` of a stored response (``body`` as received, undecoded).
 
     ``site`` names the spider (default: the one whose domains hold ``url``); ``encoding``
-    overrides the charset of the ``Content-Type`` in ``headers``. ``KeyError`` for an
-    unknown spider name, ``NotAnArticle`` when there is no article."""
+    overrides the charset of the ``Content-Type`` in ``headers``; ``entry`` is the JSON
+    pointer of the post in a REST list response. ``KeyError`` for an unknown spider name,
+    ``NotAnArticle`` when there is no article."""
     name, profile = profile_for(url, site)
     content_type = header(headers, "Content-Type")
+    if entry is not None:
+        try:
+            post = json_pointer(json.loads(body), entry)
+        except ValueError as exc:
+            raise NotAnArticle("empty_page", f"no REST entry {entry}: {exc}") from exc
+        if not isinstance(post, dict) or "id" not in post:
+            raise NotAnArticle("empty_page", f"no post at {entry}")
+        return name, extract_rest_post(post, fetched_at, profile)
     if is_rest_post(url, body, content_type):
         try:
             post = json.loads(body)
@@ -73,21 +86,59 @@ def extract_snapshot(
     return name, extract_article(body, url, fetched_at, profile, encoding=encoding)
 
 
+def json_pointer(document: Any, pointer: str) -> Any:
+    """The value at an RFC 6901 JSON pointer (``""`` is the whole document, ``/17`` the
+    18th element of a list). ``ValueError`` when the pointer names nothing."""
+    if pointer == "":
+        return document
+    if not pointer.startswith("/"):
+        raise ValueError(f"a JSON pointer starts with '/': {pointer!r}")
+    value = document
+    for token in pointer[1:].split("/"):
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(value, list):
+            if not token.isdigit() or int(token) >= len(value):
+                raise ValueError(f"no element {token!r} in a list of {len(value)}")
+            value = value[int(token)]
+        elif isinstance(value, dict):
+            if token not in value:
+                raise ValueError(f"no member {token!r}")
+            value = value[token]
+        else:
+            raise ValueError(f"nothing under {token!r} in a {type(value).__name__}")
+    return value
+
+
 def stored_body(body: bytes, compression: str | None) -> bytes:
-    """The uncompressed body of a ``page_snapshots`` row."""
+    """The uncompressed body of a ``response_bodies`` row."""
     if compression == "zstd":
         import zstandard
 
         return zstandard.ZstdDecompressor().decompress(body)
     if compression in (None, "", "none", "identity"):
         return body
-    raise ValueError(f"unknown snapshot compression {compression!r}")
+    raise ValueError(f"unknown body compression {compression!r}")
+
+
+# A revision's evidence: its fetch, that fetch's body and the entry pointer.
+EVIDENCE_SQL = (
+    "SELECT r.id AS revision_id, f.id AS fetch_id, f.url, f.fetched_at, f.response_headers,"
+    " f.synthetic, r.fetch_entry, b.body, b.compression"
+    " FROM article_revisions r JOIN fetches f ON f.id = r.fetch_id"
+    " JOIN response_bodies b ON b.id = f.body_id"
+)
 
 
 def reextract(row: Any, site: str | None = None) -> tuple[str | None, ExtractedArticle]:
-    """Re-extract a ``page_snapshots`` row (anything with ``url``, ``headers``, ``body``,
-    ``compression`` and ``fetched_at``), as its spider did when it was fetched."""
+    """Re-extract a revision's evidence, as its spider did when it was fetched: anything
+    with ``url``, ``response_headers``, ``body``, ``compression``, ``fetched_at`` and
+    ``fetch_entry`` (a row of ``EVIDENCE_SQL``)."""
     body = stored_body(bytes(row.body), row.compression)
     return extract_snapshot(
-        body, row.url, row.fetched_at, site=site, headers=dict(row.headers or {})
+        body,
+        row.url,
+        row.fetched_at,
+        site=site,
+        headers=dict(row.response_headers or {}),
+        entry=row.fetch_entry,
     )

@@ -43,13 +43,15 @@ from zoneinfo import ZoneInfo
 
 import scrapy
 from scrapy.exceptions import CloseSpider
-from scrapy.http import Response
+from scrapy.http import Headers, Response
 from twisted.python.failure import Failure
 
+from crawler.arguments import SpiderArgument, check_arguments, parse_flag
 from crawler.db.revisions import KnownArticle, SiteInfo
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
 from crawler.extract.urls import same_site, url_key
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, PageSnapshot
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch
+from crawler.middlewares import RECEIVED_HEADERS_META
 from crawler.platforms import feeds as feedlib
 from crawler.platforms import listings as listinglib
 from crawler.platforms import sitemaps as sitemaplib
@@ -84,6 +86,18 @@ def parse_since(value: str | None, timezone: str = "UTC") -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def since_argument(value: str) -> str:
+    """Checks ``-a since=``; the value is converted in the site's time zone later."""
+    text = value.strip()
+    if text.lower() == "recent":
+        return "recent"
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("not a date") from None
+    return text
+
+
 def recent_watermark(known: list[KnownArticle]) -> datetime | None:
     """``since=recent``: the newest archived modification, less ``RECENT_MARGIN``."""
     stamps = [k.modified_at or k.last_checked_at for k in known if k.removed_at is None]
@@ -94,12 +108,45 @@ def http_date(when: datetime) -> str:
     return format_datetime(when.astimezone(UTC), usegmt=True)
 
 
-def snapshot_of(response: Response, fetched_at: datetime) -> PageSnapshot:
-    """The response as evidence: real URL, status, headers, body as received."""
-    headers = {
-        k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()
+# Request headers never archived: credentials (a proxy's or a site's).
+UNARCHIVED_REQUEST_HEADERS = frozenset({b"Authorization", b"Proxy-Authorization", b"Cookie"})
+
+
+def _headers(headers: Headers, skip: frozenset[bytes] = frozenset()) -> dict[str, list[str]]:
+    """Scrapy ``Headers`` as JSON: name -> every value, in order."""
+    return {
+        name.decode("latin-1"): [v.decode("latin-1") for v in values]
+        for name, values in headers.items()
+        if name not in skip
     }
-    return PageSnapshot(response.url, response.status, headers, response.body, fetched_at)
+
+
+def fetch_of(response: Response, fetched_at: datetime) -> Fetch:
+    """The exchange behind a response, as evidence: what was asked and what came back.
+
+    Response headers are the ones received (``ReceivedHeadersMiddleware`` keeps them from
+    before decompression, so ``Content-Encoding`` is there); the body is Scrapy's, decoded."""
+    request = response.request
+    meta = response.meta
+    reasons = list(meta.get("redirect_reasons") or [])
+    redirects = [
+        {"url": url, "status": reasons[i] if i < len(reasons) else None}
+        for i, url in enumerate(meta.get("redirect_urls") or [])
+    ]
+    ip = getattr(response, "ip_address", None)
+    return Fetch(
+        url=response.url,
+        status=response.status,
+        headers=_headers(meta.get(RECEIVED_HEADERS_META, response.headers)),
+        body=response.body,
+        fetched_at=fetched_at,
+        method=request.method,
+        requested_url=request.url,
+        request_headers=_headers(request.headers, UNARCHIVED_REQUEST_HEADERS),
+        redirects=redirects,
+        protocol=getattr(response, "protocol", None),
+        ip_address=str(ip) if ip is not None else None,
+    )
 
 
 @dataclass(slots=True)
@@ -152,6 +199,22 @@ class NewsSpider(scrapy.Spider):
     listing_link_css: ClassVar[str | None] = None  # article links on a listing page
     article_url_pattern: ClassVar[str | None] = None  # regex every article URL matches
     schedule: ClassVar[str | None] = None  # cron expression for the scheduler
+    # What ``-a name=value`` accepts; anything else is refused (crawler.arguments).
+    arguments: ClassVar[tuple[SpiderArgument, ...]] = (
+        SpiderArgument(
+            "since",
+            "YYYY-MM-DD, an ISO 8601 datetime, or 'recent'",
+            "only what changed since then (site's local time); recent: since the newest"
+            " archived version",
+            since_argument,
+        ),
+        SpiderArgument(
+            "refetch",
+            "1 or 0",
+            "fetch every listed article again (after an extractor upgrade)",
+            parse_flag,
+        ),
+    )
     well_known_sitemaps: ClassVar[tuple[str, ...]] = ("/sitemap_index.xml", "/sitemap.xml")
     max_listing_pages: ClassVar[int] = 2000
 
@@ -165,14 +228,22 @@ class NewsSpider(scrapy.Spider):
     def __init__(
         self, *args: Any, since: str | None = None, refetch: str | None = None, **kwargs: Any
     ):
+        given = {"since": since, "refetch": refetch, **kwargs}
+        values = check_arguments(
+            self.name, self.arguments, {k: v for k, v in given.items() if v is not None}
+        )
         super().__init__(*args, **kwargs)
         # -a since=recent: only what changed since the newest archived version (less a
         # margin); a cheap frequent crawl between full ones (no deletion checks).
-        self._since_recent = str(since or "").strip().lower() == "recent"
-        self.since = None if self._since_recent else parse_since(since, self.extraction.timezone)
+        self._since_recent = values.get("since") == "recent"
+        self.since = (
+            None
+            if self._since_recent
+            else parse_since(values.get("since"), self.extraction.timezone)
+        )
         # -a refetch=1: fetch every listed article even when its lastmod is unchanged
         # (after an extractor upgrade); deletion checks still run.
-        self.refetch = str(refetch or "").lower() in ("1", "true", "yes")
+        self.refetch = bool(values.get("refetch"))
         self._progress = Progress()
         self._known: list[KnownArticle] = []
         self._known_by_id: dict[str, KnownArticle] = {}
@@ -201,6 +272,11 @@ class NewsSpider(scrapy.Spider):
 
     def inc(self, key: str, count: int = 1) -> None:
         self.crawler.stats.inc_value(f"spider/{key}", count)
+
+    def incomplete(self, reason: str) -> None:
+        """A discovery source was cut short: no deletion checks, and the run is partial."""
+        self._listing_ok = False
+        self.inc(f"incomplete/{reason}")
 
     def absolute(self, path_or_url: str) -> str:
         return urljoin(self.base_url, path_or_url)
@@ -355,7 +431,7 @@ class NewsSpider(scrapy.Spider):
         except Exception:
             self.logger.exception("listing callback failed")
             self.inc("errors")
-            self._listing_ok = False
+            self.incomplete("listing_callback_failed")
         self._pending -= 1
         if self._pending == 0:
             yield from self.decide()
@@ -364,7 +440,7 @@ class NewsSpider(scrapy.Spider):
         return self._listing_done(self._listing_failure(failure))
 
     def _listing_failure(self, failure: Failure) -> Iterator[Any]:
-        self._listing_ok = False
+        self.incomplete("listing_failed")
         self.inc("listing/failed")
         self.logger.warning("listing request failed: %s", failure.getErrorMessage())
         yield from ()
@@ -446,10 +522,15 @@ class NewsSpider(scrapy.Spider):
         else:
             yield self.listing_request(self.absolute("/robots.txt"), self.parse_robots)
 
-    def sitemap_request(self, url: str, fallbacks: tuple[str, ...] = ()) -> scrapy.Request:
+    def sitemap_request(
+        self, url: str, fallbacks: tuple[str, ...] = (), *, child: bool = False
+    ) -> scrapy.Request:
         self._sitemaps_seen.add(url)
         return self.listing_request(
-            url, self.parse_sitemap, errback=self.sitemap_failed, meta={"fallbacks": fallbacks}
+            url,
+            self.parse_sitemap,
+            errback=self.sitemap_failed,
+            meta={"fallbacks": fallbacks, "child": child},
         )
 
     def parse_robots(self, response: Response) -> Iterator[Any]:
@@ -483,7 +564,11 @@ class NewsSpider(scrapy.Spider):
             return
         self.inc("sitemap/failed")
         self.logger.warning("sitemap failed: %s (%s)", request.url, failure.getErrorMessage())
-        self._listing_ok = False
+        if request.meta.get("child"):
+            # A sitemap index answered and one of its parts did not: the listing has a hole.
+            self.incomplete("sitemap_failed")
+        else:
+            self._listing_ok = False  # no sitemaps at all: other sources take over
 
     def _sitemap(self, response: Response) -> Iterator[Any]:
         try:
@@ -503,7 +588,7 @@ class NewsSpider(scrapy.Spider):
                     continue
                 if self.since and entry.lastmod and entry.lastmod < self.since:
                     continue  # nothing in it changed since the bound
-                yield self.sitemap_request(url)
+                yield self.sitemap_request(url, child=True)
             return
         self._authoritative = True
         for entry in sitemap.entries:
@@ -542,9 +627,14 @@ class NewsSpider(scrapy.Spider):
         # Newest first: once a whole page is known, or older than `since`, so is the rest.
         if older and older == len(links):
             return
-        if (unknown or not self._known) and self._listing_pages < self.max_listing_pages:
+        if unknown or not self._known:
             following = listinglib.next_page(response.text, response.url)
-            if following:
+            if following and self._listing_pages >= self.max_listing_pages:
+                self.logger.warning(
+                    "%s: listing bound of %d pages reached", self.name, self.max_listing_pages
+                )
+                self.incomplete("listing_page_bound")
+            elif following:
                 yield self.listing_request(following, self.parse_listing)
 
     # --- decision phase --------------------------------------------------------------
@@ -674,7 +764,7 @@ class NewsSpider(scrapy.Spider):
             status=status,
             reason=reason,
             external_id=known.external_id,
-            snapshot=snapshot_of(response, fetched_at),
+            fetch=fetch_of(response, fetched_at),
         )
 
     def parse_article(self, response: Response) -> Iterator[Any]:
@@ -755,7 +845,7 @@ class NewsSpider(scrapy.Spider):
         extracted = extract_article(
             response.body, response.url, fetched_at, self.extraction, encoding=encoding
         )
-        return extracted.to_item(self.name, snapshot=snapshot_of(response, fetched_at))
+        return extracted.to_item(self.name, fetch=fetch_of(response, fetched_at))
 
     def is_soft_404(self, response: Response, reason: str) -> bool:
         """A known article's URL answering 200 with a "not found" page or the home page."""

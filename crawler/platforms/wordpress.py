@@ -12,10 +12,13 @@ Discovery prefers what survives theme changes, in this order:
    sitemaps (robots.txt, ``wp-sitemap.xml``, ``sitemap_index.xml``) with lastmod, and RSS;
 3. HTML category listings only when nothing else lists articles.
 
-Snapshot of a REST-extracted revision: the post's own JSON entry (with its ``_embedded``
-author and terms), stored under the post's REST URL. It is exactly what the extractor read,
-so re-extraction reproduces the revision; fetching each HTML page as well would double the
-requests of a crawl, and the 100-post listing page would store every post a hundred times.
+The record of a REST-extracted revision: its fetch is the REST list response exactly as
+received (stored once, shared by the up to a hundred revisions it produced), with a JSON
+pointer (``/17``) to the post's entry; re-extraction reads those same bytes. For every new
+or changed article the post's own HTML page (``link``) is fetched as well, as a reader saw
+it, and kept beside it (``page_fetch``): one request per new or changed article, none for
+unchanged ones. ``keep_article_pages = False`` on a site (or the ``KEEP_ARTICLE_PAGES``
+setting) turns that off.
 """
 
 from __future__ import annotations
@@ -28,13 +31,14 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.db.revisions import KnownArticle
-from crawler.items import ArticleItem, PageSnapshot
-from crawler.platforms.news import Candidate, NewsSpider, utcnow
+from crawler.items import ArticleItem, Fetch
+from crawler.platforms.news import MODIFIED_TOLERANCE, Candidate, NewsSpider, fetch_of, utcnow
 
 # Statuses with which security plugins and hosts refuse the REST API.
 REST_REFUSED = (401, 403, 404, 410)
@@ -64,6 +68,8 @@ class WordPressSpider(NewsSpider):
 
     rest_api: ClassVar[str | None] = "/wp-json/wp/v2/"  # None: the site has no usable REST API
     rest_per_page: ClassVar[int] = 100  # WordPress's maximum
+    # Fetch and keep each new or changed article's HTML page beside its REST entry.
+    keep_article_pages: ClassVar[bool] = True
     feeds: ClassVar[tuple[str, ...]] = ("/feed/",)
     well_known_sitemaps: ClassVar[tuple[str, ...]] = (
         "/wp-sitemap.xml",
@@ -158,7 +164,7 @@ class WordPressSpider(NewsSpider):
             return
         self.logger.warning("REST page %d failed: %s", page, reason)
         self.inc("rest/failed_pages")
-        self._listing_ok = False
+        self.incomplete("rest_page_failed")
 
     def rest_refused(self, reason: str, *, stat: str = "rest/refused") -> Iterator[Any]:
         """Fall back to sitemaps and RSS (feeds were read already)."""
@@ -183,7 +189,7 @@ class WordPressSpider(NewsSpider):
                 self.inc("rest/past_last_page")  # the archive shrank during the crawl
             else:
                 self.inc("rest/failed_pages")
-                self._listing_ok = False
+                self.incomplete("rest_page_failed")
             return
         self.inc("rest/pages")
         if page == 1:
@@ -208,11 +214,12 @@ class WordPressSpider(NewsSpider):
             # No pagination headers (a proxy stripped them): walk until a short page.
             if len(posts) >= self.rest_per_page:
                 yield self.rest_page_request(page + 1, chained=True)
-        fetched_at = utcnow()
-        for post in posts:
-            if self._rest_mode == "full":
-                yield from self.rest_article(post, response, fetched_at)
-            else:
+        if self._rest_mode == "full":
+            fetch = fetch_of(response, utcnow())
+            for index, post in enumerate(posts):
+                yield from self.rest_article(post, fetch, f"/{index}")
+        else:
+            for post in posts:
                 self.rest_listed(post)
 
     def rest_listed(self, post: dict[str, Any]) -> None:
@@ -231,8 +238,9 @@ class WordPressSpider(NewsSpider):
     # --- REST entries to articles ----------------------------------------------------
 
     def rest_article(
-        self, post: dict[str, Any], response: Response, fetched_at: datetime
+        self, post: dict[str, Any], fetch: Fetch, entry: str
     ) -> Iterator[ArticleItem | scrapy.Request]:
+        """The article in the post at JSON pointer ``entry`` of the REST response ``fetch``."""
         post_id = str(post["id"])
         known = self._known_by_id.get(post_id)
         if known is not None:
@@ -241,7 +249,7 @@ class WordPressSpider(NewsSpider):
         if self.since and modified and modified < self.since:
             return  # a WordPress older than 5.7 ignores modified_after
         try:
-            item = self.extract_rest(post, response, fetched_at)
+            item = self.extract_rest(post, fetch, entry)
         except Exception as exc:
             reason = getattr(exc, "reason", None)
             link = post.get("link")
@@ -266,26 +274,71 @@ class WordPressSpider(NewsSpider):
             for u in self.other_urls(item.url, item.canonical_url, guid, external_id=post_id)
             if u not in (item.url, item.canonical_url)
         ]
+        if self.wants_article_page(known, modified):
+            yield self.article_page_request(item)
+        else:
+            yield from self._rest_item_done(item)
+
+    def extract_rest(self, post: dict[str, Any], fetch: Fetch, entry: str) -> ArticleItem:
+        """One REST entry as an ``ArticleItem`` (raises ``NotAnArticle``)."""
+        from crawler.extract.wordpress import extract_rest_post
+
+        extracted = extract_rest_post(post, fetch.fetched_at, self.extraction)
+        return extracted.to_item(self.name, fetch=fetch, fetch_entry=entry)
+
+    def _rest_item_done(self, item: ArticleItem) -> Iterator[ArticleItem]:
         self.inc("articles/rest")
         self._tick()
         yield item
 
-    def extract_rest(
-        self, post: dict[str, Any], response: Response, fetched_at: datetime
-    ) -> ArticleItem:
-        """One REST entry as an ``ArticleItem`` (raises ``NotAnArticle``)."""
-        from crawler.extract.wordpress import extract_rest_post
+    # --- the article's own page beside its REST entry --------------------------------
 
-        body = json.dumps(post, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        snapshot = PageSnapshot(
-            url=self.rest_url(f"posts/{post['id']}"),
-            status=200,
-            headers={"Content-Type": "application/json; charset=UTF-8"},
-            body=body.encode("utf-8"),
-            fetched_at=fetched_at,
+    def keeps_article_pages(self) -> bool:
+        """The site's declaration, unless the ``KEEP_ARTICLE_PAGES`` setting says otherwise."""
+        return self.crawler.settings.getbool("KEEP_ARTICLE_PAGES", self.keep_article_pages)
+
+    def wants_article_page(self, known: KnownArticle | None, modified: datetime | None) -> bool:
+        """New or changed per the REST entry's date: its page is kept with the revision. A
+        known article at the archived version (``-a refetch=1``) gets no page request."""
+        if not self.keeps_article_pages():
+            return False
+        if known is None or known.removed_at is not None:
+            return True
+        if modified is None or known.modified_at is None:
+            return True
+        return abs(modified - known.modified_at) > MODIFIED_TOLERANCE
+
+    def article_page_request(self, item: ArticleItem) -> scrapy.Request:
+        # Above listings (10): pages drain before the next REST page adds a hundred more
+        # waiting items, which bounds memory. Never deduplicated: the item waits on it.
+        return scrapy.Request(
+            item.url,
+            callback=self.parse_article_page,
+            errback=self.article_page_failed,
+            dont_filter=True,
+            priority=20,
+            meta={"item": item},
         )
-        extracted = extract_rest_post(post, fetched_at, self.extraction)
-        return extracted.to_item(self.name, snapshot=snapshot)
+
+    def parse_article_page(self, response: Response) -> Iterator[ArticleItem]:
+        item: ArticleItem = response.meta["item"]
+        item.page_fetch = fetch_of(response, utcnow())
+        self.inc("page_fetch/kept")
+        yield from self._rest_item_done(item)
+
+    def article_page_failed(self, failure: Failure) -> Iterator[ArticleItem]:
+        """No page to keep (an error status, a timeout, a challenge): the REST item stands."""
+        item: ArticleItem = failure.request.meta["item"]
+        if failure.check(HttpError):
+            self.inc(f"page_fetch/http_{failure.value.response.status}")
+        elif failure.check(IgnoreRequest):
+            self.inc("page_fetch/ignored")  # robots.txt, offsite, a challenge
+        else:
+            self.inc("page_fetch/failed")
+            self.logger.warning(
+                "article page failed: %s (%s)", failure.request.url, failure.getErrorMessage()
+            )
+        yield from self._rest_item_done(item)
 
     # --- fetching new and changed articles -------------------------------------------
 
@@ -321,10 +374,10 @@ class WordPressSpider(NewsSpider):
         batch: list[tuple[Candidate, KnownArticle | None]] = response.meta["batch"]
         posts = self.rest_json(response) or []
         wanted = {c.external_id: (c, k) for c, k in batch}
-        fetched_at = utcnow()
-        for post in posts:
+        fetch = fetch_of(response, utcnow())
+        for index, post in enumerate(posts):
             if wanted.pop(str(post["id"]), None) is not None:
-                yield from self.rest_article(post, response, fetched_at)
+                yield from self.rest_article(post, fetch, f"/{index}")
         # Not in the answer (unpublished meanwhile, or ``include`` unsupported): the page decides.
         for candidate, known in wanted.values():
             self.inc("rest/page_fallback")

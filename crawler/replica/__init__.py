@@ -5,8 +5,8 @@
 (world.py), theme (themes/) and faults (faults.py).
 """
 
-from crawler.replica.server import Replica, load_site
+from crawler.replica.server import Replica, Sent, load_site
 from crawler.replica.wordpress import WordPressSite
 from crawler.replica.world import Article
 
-__all__ = ["Article", "Replica", "WordPressSite", "load_site"]
+__all__ = ["Article", "Replica", "Sent", "WordPressSite", "load_site"]

@@ -79,6 +79,18 @@ def crawl_env(database_url: str | None, proxy_url: str | None, home: Path) -> di
     return env
 
 
+def crawl_command(
+    spider: str, args: dict[str, str] | None = None, settings: dict[str, Any] | None = None
+) -> list[str]:
+    """``scrapy crawl SPIDER -s KEY=VALUE... -a NAME=VALUE...`` with this interpreter."""
+    cmd = [sys.executable, "-m", "scrapy", "crawl", spider]
+    for key, value in (settings or {}).items():
+        cmd += ["-s", f"{key}={value}"]
+    for key, value in (args or {}).items():
+        cmd += ["-a", f"{key}={value}"]
+    return cmd
+
+
 def run_crawl(
     spider: str,
     database_url: str | None,
@@ -92,11 +104,7 @@ def run_crawl(
 ) -> CrawlResult:
     """``scrapy crawl SPIDER`` with its output captured; with ``database_url``, its
     ``crawl_runs`` row (id, status, stats) is read back."""
-    cmd = [sys.executable, "-m", "scrapy", "crawl", spider]
-    for key, value in (settings or {}).items():
-        cmd += ["-s", f"{key}={value}"]
-    for key, value in (args or {}).items():
-        cmd += ["-a", f"{key}={value}"]
+    cmd = crawl_command(spider, args, settings)
     home.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     proc = subprocess.run(

@@ -13,11 +13,15 @@ Kinds and their parameters:
 ``challenge`` a Cloudflare "Just a moment..." page (``status`` 403 or 503, ``cf-mitigated``)
 ``empty``   200 with an empty body
 ``huge``    the normal page padded to ``size`` bytes (default 20 MiB)
+``no_body`` a layout change that loses the article body: pages keep everything but the
+            content of their body container (``container`` class, default
+            ``entry-content``), REST posts come with an empty ``content.rendered``
 =========== ====================================================================================
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import threading
@@ -27,7 +31,7 @@ from typing import Any
 from crawler.replica.messages import Response
 
 KINDS = frozenset(
-    {"503", "429", "slow", "reset", "truncate", "cp1256", "challenge", "empty", "huge"}
+    {"503", "429", "slow", "reset", "truncate", "cp1256", "challenge", "empty", "huge", "no_body"}
 )
 
 CHALLENGE_HTML = """<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>
@@ -136,8 +140,10 @@ def error_response(fault: Fault) -> Response:
 
 
 def transform(fault: Fault, response: Response) -> Response:
-    """Faults that alter the site's own answer: windows-1256 and huge pages."""
+    """Faults that alter the site's own answer: windows-1256, huge and bodiless pages."""
     ctype = response.header("Content-Type") or ""
+    if fault.kind == "no_body":
+        return _without_body(response, ctype, str(fault.params.get("container", "entry-content")))
     if fault.kind == "cp1256" and ctype.startswith("text/html"):
         text = response.body.decode("utf-8")
         if fault.params.get("declare", "meta") == "meta":
@@ -156,3 +162,29 @@ def transform(fault: Fault, response: Response) -> Response:
         body = response.body.replace(b"</body>", b"<!-- " + b"x" * pad + b" --></body>", 1)
         return Response(response.status, body, response.headers)
     return response
+
+
+def _without_body(response: Response, ctype: str, container: str) -> Response:
+    """The answer as after a theme or plugin change that no longer outputs the post content."""
+    if ctype.startswith("application/json"):
+        try:
+            data = json.loads(response.body)
+        except ValueError:
+            return response
+        for post in data if isinstance(data, list) else [data]:
+            if isinstance(post, dict) and isinstance(post.get("content"), dict):
+                post["content"]["rendered"] = ""
+        # WordPress's escaping, as the replica's own JSON answers (messages.json_response).
+        body = json.dumps(data, separators=(",", ":")).replace("/", "\\/").encode("ascii")
+        return Response(response.status, body, response.headers)
+    if not ctype.startswith("text/html") or container.encode() not in response.body:
+        return response
+    from lxml import html as lxml_html
+
+    document = lxml_html.document_fromstring(response.body)
+    for element in document.find_class(container):
+        attributes = dict(element.attrib)
+        element.clear(keep_tail=True)
+        element.attrib.update(attributes)
+    body = lxml_html.tostring(document, encoding="utf-8", doctype="<!DOCTYPE html>")
+    return Response(response.status, body, response.headers)

@@ -12,12 +12,18 @@ are answered by the first site (handy with curl or a browser).
         ...
         r.site().edit(31842, 0, "...")
         assert r.count(r"/wp-json/") == 3
+
+``Replica(keep_responses=True)`` also logs every response it sent (``sent``: status,
+headers and the exact body bytes), so a test can compare what the archive stored with what
+the site served, byte for byte. ``content_encoding="gzip"`` gzips bodies for clients that
+accept it, as nginx in front of WordPress does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gzip
 import ipaddress
 import os
 import re
@@ -27,6 +33,7 @@ import struct
 import tempfile
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -36,6 +43,18 @@ from crawler.replica.messages import Request, Response, http_date
 from crawler.replica.wordpress import WordPressSite
 
 MAX_HEAD = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One response as the replica sent it (``Replica(keep_responses=True)``)."""
+
+    method: str
+    url: str  # the real URL asked for
+    status: int
+    headers: list[tuple[str, str]]  # the site's headers, Content-Encoding included
+    body: bytes  # the entity before any Content-Encoding (what a decoding client gets)
+    wire_body: bytes  # the bytes on the wire after the head (gzip when encoded)
 
 
 def load_site(name: str, **options: Any) -> WordPressSite:
@@ -88,7 +107,11 @@ class Replica:
         host: str = "127.0.0.1",
         port: int = 0,
         fault_seed: int = 0,
+        keep_responses: bool = False,
+        content_encoding: str | None = None,
     ) -> None:
+        if content_encoding not in (None, "gzip"):
+            raise ValueError("content_encoding is None or 'gzip'")
         self.sites: list[WordPressSite] = [load_site(s) if isinstance(s, str) else s for s in sites]
         if not self.sites:
             raise ValueError("a replica needs at least one site")
@@ -96,6 +119,9 @@ class Replica:
         self.faults = Faults(fault_seed)
         self.requests: list[tuple[str, str, int]] = []  # (method, real URL, status)
         self.tunnels = 0  # CONNECTs accepted: keep-alive makes this much smaller than requests
+        self.keep_responses = keep_responses
+        self.sent: list[Sent] = []  # every response, when keep_responses (memory: tests only)
+        self.content_encoding = content_encoding
         self._bind = (host, port)
         self.host, self.port = host, port
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -175,6 +201,11 @@ class Replica:
         if name is None:
             return self.sites[0]
         return next(s for s in self.sites if s.name == name)
+
+    def sent_to(self, pattern: str) -> list[Sent]:
+        """The logged responses (``keep_responses``) whose URL matches regex ``pattern``."""
+        rx = re.compile(pattern)
+        return [s for s in list(self.sent) if rx.search(s.url)]
 
     def count(self, pattern: str = "", method: str | None = None, status: int | None = None) -> int:
         """How many logged requests have a URL matching regex ``pattern`` (and method/status)."""
@@ -285,8 +316,20 @@ class Replica:
                 response = Response(
                     500, f"replica error: {exc!r}".encode(), [("Content-Type", "text/plain")]
                 )
-            if kind in ("cp1256", "huge"):
+            if kind in ("cp1256", "huge", "no_body"):
                 response = transform(fault, response)
+        entity = response.body
+        if self.content_encoding and entity and "gzip" in req.headers.get("accept-encoding", ""):
+            response = Response(
+                response.status,
+                gzip.compress(entity, mtime=0),
+                [*response.headers, ("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")],
+            )
+        if self.keep_responses:
+            sent = Sent(
+                req.method, req.url, response.status, response.headers, entity, response.body
+            )
+            self.sent.append(sent)
         self.requests.append((req.method, req.url, response.status))
         if kind == "truncate":
             fraction = float(fault.params.get("fraction", 0.5))
