@@ -32,6 +32,11 @@ def contact_url() -> str:
     return os.environ.get("AKHBAR_CONTACT_URL", "").strip() or DEFAULT_CONTACT_URL
 
 
+def contact_url_is_default() -> bool:
+    """Whether the operator left the User-Agent's contact at the project's default."""
+    return not os.environ.get("AKHBAR_CONTACT_URL", "").strip()
+
+
 def spool_dir() -> Path:
     """Items that could not reach the database wait here until the next start."""
     return akhbar_home() / "spool"

@@ -183,7 +183,7 @@ def spool_run_end(
             "site": None,
             "crawl_run_id": crawl_run_id,
             "database": database,
-            "run_end": _encode(values),
+            "run_end": _encode(values, set()),
         },
     )
 
@@ -264,7 +264,7 @@ def _parse(path: Path, fh: IO[str]) -> SpoolBatch:
         crawl_run_id=header.get("crawl_run_id"),
         created_at=header.get("created_at", ""),
         database=header.get("database"),
-        run_end=_decode(header["run_end"]) if header.get("run_end") else None,
+        run_end=_decode(header["run_end"], {}) if header.get("run_end") else None,
     )
 
 

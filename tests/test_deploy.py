@@ -224,14 +224,14 @@ def test_unit_commands_exist_and_stop_graces_outlast_the_scheduler():
     for unit in UNITS:
         text = unit.read_text()
         for command in _unit_values(text, "ExecStart"):
-            argv = command.split()
+            # %i: the instance, a spider's name (furatpost in the verify test below).
+            argv = command.replace("%i", "furatpost").split()
             if argv[0] == "/opt/akhbar/deploy/backup.sh":
                 assert (DEPLOY / "backup.sh").stat().st_mode & 0o111, "backup.sh not executable"
-            elif Path(argv[0]).name == "scrapy":
-                assert argv[1:] == ["crawl", "%i"], unit.name
-                assert "furatpost" in spiders  # what %i stands for in the verify test below
             else:
                 assert_akhbar_command(argv)
+            if argv[1:2] == ["crawl"]:
+                assert argv[2] in spiders and "%i" in command, unit.name
         for timeout in _unit_values(text, "TimeoutStopSec"):
             assert seconds(timeout) > STOP_GRACE_SECONDS, unit.name
         for env_file in _unit_values(text, "EnvironmentFile"):
@@ -264,19 +264,18 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
     assert result.returncode == 0 and not ours, result.stderr
 
 
-def test_crontab_example_matches_the_declared_schedules():
-    declared = schedules()
-    lines = [
-        line
-        for line in (DEPLOY / "crontab.example").read_text().splitlines()
-        if line and not line.startswith("#") and not re.match(r"[A-Z_]+=", line)
-    ]
-    assert lines
-    for line in lines:
-        fields = line.split()
-        spider = re.search(r"scrapy crawl (\w+)", line).group(1)
-        assert " ".join(fields[:5]) == declared[spider], line
-        assert f"flock -n /var/lib/akhbar/locks/crawl-{spider}.lock" in line
+def test_crontab_example_is_what_akhbar_schedule_crontab_prints(monkeypatch):
+    from crawler.scheduler import BLOCK_BEGIN, crontab, declared_jobs
+
+    # The environment of the env example, on a server with the checkout in /opt/akhbar.
+    monkeypatch.setenv("AKHBAR_HOME", "/var/lib/akhbar")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://akhbar@127.0.0.1:5432/akhbar")
+    generated = crontab(declared_jobs()).replace(str(ROOT), "/opt/akhbar")
+    generated = generated.replace(str(Path(sys.executable).parent), "/opt/akhbar/.venv/bin")
+    example = (DEPLOY / "crontab.example").read_text()
+    assert example[example.index(BLOCK_BEGIN) :] == generated
+    for name, schedule in schedules().items():
+        assert f"{schedule} cd /opt/akhbar && " in example and f"crawl {name} " in example
 
 
 # --- backups ------------------------------------------------------------------------------

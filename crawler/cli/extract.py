@@ -5,8 +5,8 @@ WordPress REST post, or with ``--entry /N`` the Nth post of a saved REST list re
 
 Prints one JSON object (keys named as the ``article_revisions`` columns plus ``site``,
 ``canonical_url`` and ``external_id``; datetimes ISO 8601 in UTC, as all machine output,
-see ``crawler.display``). Exits 2 with a
-one-line reason when the page is not an article. Works offline.
+see ``crawler.display``). Exits 2 with a one-line reason when the page is not an article, 3
+when the file cannot be read. Works offline.
 """
 
 from __future__ import annotations
@@ -15,8 +15,12 @@ import argparse
 import gzip
 import json
 import sys
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
+
+NOT_AN_ARTICLE = 2
+UNREADABLE = 3  # the file cannot be read (missing, no permission, broken gzip)
 
 
 def output_keys() -> tuple[str, ...]:
@@ -63,8 +67,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         data = read_page(args.file)
-    except OSError as exc:
-        raise CommandError(f"cannot read {args.file}: {exc.strerror or exc}") from exc
+    except (OSError, EOFError, zlib.error) as exc:  # missing, unreadable, broken gzip
+        reason = getattr(exc, "strerror", None) or exc
+        raise CommandError(f"cannot read {args.file}: {reason}", code=UNREADABLE) from exc
     fetched_at = datetime.now(UTC).replace(microsecond=0)
     if args.fetched_at:
         parsed = parse_iso_datetime(args.fetched_at, "UTC")
@@ -79,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc.args[0])) from exc
     except NotAnArticle as exc:
         print(f"akhbar: not an article: {exc}", file=sys.stderr)
-        return 2
+        return NOT_AN_ARTICLE
     from crawler.display import utc_iso
 
     out = article.fields()

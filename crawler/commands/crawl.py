@@ -14,6 +14,7 @@ unknown spider and lets any ``-a`` through. This one, used by ``scrapy crawl``,
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 from typing import Any
@@ -25,7 +26,10 @@ from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.reactor import _asyncio_reactor_path
 
 from crawler.arguments import InvalidArguments, check_arguments
+from crawler.config import DEFAULT_CONTACT_URL, contact_url_is_default
 from crawler.runs import EXIT_INVALID_ARGUMENTS, STATUS_STAT, exit_status
+
+logger = logging.getLogger(__name__)
 
 
 class _SignalsRemembered:
@@ -84,7 +88,13 @@ class Command(ScrapyCrawlCommand):
             except InvalidArguments as exc:
                 self._refuse(str(exc))
                 return
-        process = self._process()
+        process = self._process()  # configures logging
+        if contact_url_is_default():
+            logger.warning(
+                "AKHBAR_CONTACT_URL is not set: the User-Agent gives the project's own contact"
+                " (%s); set it to a page where site operators can reach you",
+                DEFAULT_CONTACT_URL,
+            )
         crawler = process.create_crawler(spidercls)
         process.crawl(crawler, **opts.spargs)
         process.start()

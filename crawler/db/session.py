@@ -12,6 +12,8 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -193,24 +195,30 @@ def ensure_schema(url: str | None = None) -> None:
     url = normalize_url(url) if url is not None else database_url()
     if url in _at_head:
         return
-    current = current_revisions(url)
-    if set(current) != set(head_revisions()):
-        # Automatic, inside a crawl or a command: Alembic's set-up chatter stays out of
-        # their logs; one line says what changed.
-        alembic_logger = logging.getLogger("alembic")
-        level = alembic_logger.level
-        alembic_logger.setLevel(logging.WARNING)
-        try:
+    # Automatic, inside a crawl or a command: Alembic's set-up chatter stays out of their
+    # logs; one line says what changed.
+    with _quiet_alembic():
+        current = current_revisions(url)
+        if set(current) != set(head_revisions()):
             upgrade(url)  # refuses a revision it does not know
-        finally:
-            alembic_logger.setLevel(level)
-        logger.info(
-            "database %s migrated from %s to %s",
-            masked_url(url),
-            ", ".join(current) or "an empty schema",
-            ", ".join(head_revisions()),
-        )
+            logger.info(
+                "database %s migrated from %s to %s",
+                masked_url(url),
+                ", ".join(current) or "an empty schema",
+                ", ".join(head_revisions()),
+            )
     _at_head.add(url)
+
+
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    alembic_logger = logging.getLogger("alembic")
+    level = alembic_logger.level
+    alembic_logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        alembic_logger.setLevel(level)
 
 
 def unknown_revisions(current: tuple[str, ...]) -> list[str]:
