@@ -39,7 +39,7 @@ def crawl_command(args: argparse.Namespace) -> int:
 def sites_command(args: argparse.Namespace) -> int:
     import json
 
-    from crawler.display import utc_iso
+    from crawler.display import display_url, utc_iso
     from crawler.scheduler import CrawlJob
     from crawler.spiders import spider_classes
 
@@ -63,6 +63,7 @@ def sites_command(args: argparse.Namespace) -> int:
     for row in rows:
         schedule = row["schedule"] or "not scheduled"
         print(
-            f"{row['site']:<{width}}  {row['outlet']}  {row['url']}  {row['platform']}  {schedule}"
+            f"{row['site']:<{width}}  {row['outlet']}  {display_url(row['url'])}  {row['platform']}"
+            f"  {schedule}"
         )
     return 0
