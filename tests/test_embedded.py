@@ -221,6 +221,59 @@ def test_db_serve_keeps_the_embedded_server_on_tcp_until_sigterm(home: Path):
     assert not (home / "pgdata" / "postmaster.pid").exists()
 
 
+# A PostgreSQL SSLRequest: the server answers one byte (N: no SSL); a refused client's
+# connection is closed (end of file, or a reset) before any answer.
+SSL_PROBE = """
+import socket, struct, sys
+with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30) as s:
+    s.sendall(struct.pack("!ii", 8, 80877103))
+    try:
+        print(s.recv(1).decode() or "closed")
+    except ConnectionResetError:
+        print("closed")
+"""
+
+
+def test_db_serve_lets_in_only_its_own_user(home: Path):
+    if (
+        os.geteuid() != 0
+        or shutil.which("runuser") is None
+        or not Path("/usr/bin/python3").exists()
+    ):
+        pytest.skip("needs root, runuser and /usr/bin/python3 to connect as another user")
+    command = [str(AKHBAR)] if AKHBAR.exists() else [sys.executable, "-m", "crawler.cli"]
+    serve = _spawn(home, *command, "db", "serve", "--port", "0")
+    try:
+        port = LineReader(serve).until("libpq URL:")[-1].rsplit(":", 1)[1].split("/")[0]
+        probe = ["/usr/bin/python3", "-c", SSL_PROBE, port]
+        own = subprocess.run(probe, capture_output=True, text=True, timeout=60)
+        assert own.stdout.strip() == "N", own.stderr  # root: this user
+        other = subprocess.run(
+            ["runuser", "-u", "nobody", "--", *probe], capture_output=True, text=True, timeout=60
+        )
+        assert other.stdout.strip() == "closed", other.stderr
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=60) == 0
+        assert "refused a connection: from uid" in serve.stderr.read()
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+
+
+def test_tcp_peer_uid_names_the_connecting_user():
+    from crawler.db.embedded import PROC_NET_TCP, tcp_peer_uid
+
+    if not PROC_NET_TCP.exists():
+        pytest.skip(f"no {PROC_NET_TCP} on this system")
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        with socket.create_connection(listener.getsockname()) as client:
+            assert tcp_peer_uid(client.getsockname(), listener.getsockname()) == os.geteuid()
+            assert tcp_peer_uid(("127.0.0.1", 1), listener.getsockname()) is None
+
+
 def test_db_serve_port_in_use_is_one_clear_line(home: Path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -47,15 +47,20 @@ def register(subparsers: Any) -> None:
         help="keep the embedded database up on a local TCP port for psql, notebooks, BI tools",
         description="Keep the embedded PostgreSQL up and reachable on 127.0.0.1 until Ctrl-C "
         "or SIGTERM, and print its connection URLs. Other akhbar processes share the same "
-        "server; it stops when the last of them has exited. No password: any local user of "
-        "this machine can connect while it runs. With DATABASE_URL set there is nothing to "
-        "serve: connect to that server directly.",
+        "server; it stops when the last of them has exited. There is no password: only "
+        "programs of your own user (and root) are let in, unless --any-user. With "
+        "DATABASE_URL set there is nothing to serve: connect to that server directly.",
     )
     serve.add_argument(
         "--port",
         type=int,
         default=None,
         help="TCP port on 127.0.0.1 (default 54320; 0 picks a free one)",
+    )
+    serve.add_argument(
+        "--any-user",
+        action="store_true",
+        help="let every local user of this machine connect (no password: each is a superuser)",
     )
     serve.set_defaults(func=cmd_serve)
 
@@ -165,10 +170,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"embedded PostgreSQL (data in {pgdata_dir()}) on {SERVE_HOST}:{bound}")
         print(f"SQLAlchemy URL: {sqlalchemy_url}")
         print(f"libpq URL:      postgresql://postgres@{SERVE_HOST}:{bound}/{DATABASE_NAME}")
-        print("Ctrl-C or SIGTERM stops serving (no password: only for this machine)", flush=True)
+        who = "any local user" if args.any_user else "your user and root only"
+        print(f"Ctrl-C or SIGTERM stops serving (no password; {who})", flush=True)
 
     try:
-        serve_tcp(ready, port=port)
+        serve_tcp(ready, port=port, any_user=args.any_user)
     except OSError as exc:  # the port is taken, or not ours to bind
         raise CommandError(
             f"cannot listen on {SERVE_HOST}:{port}: {exc.strerror or exc}; "

@@ -18,9 +18,12 @@ import json
 import logging
 import os
 import signal
+import socket
+import struct
 import threading
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -214,9 +217,41 @@ async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.close()
 
 
-async def _bridge_until_stopped(
-    host: str, port: int, socket: Path, on_ready: Callable[[int], None], max_connections: int
-) -> None:
+# Who is at the other end of a loopback TCP connection: the kernel's table of TCP sockets.
+PROC_NET_TCP = Path("/proc/net/tcp")
+
+
+def _tcp_table_address(address: tuple[str, int]) -> str:
+    # /proc/net/tcp prints an IPv4 address as the native-order hex of its 32 bits.
+    (packed,) = struct.unpack("=I", socket.inet_aton(address[0]))
+    return f"{packed:08X}:{address[1]:04X}"
+
+
+def tcp_peer_uid(peer: tuple[str, int], local: tuple[str, int]) -> int | None:
+    """The uid owning the client end (``peer``) of a connection to ``local``, on this
+    machine (Linux); None when it cannot be told."""
+    wanted = (_tcp_table_address(peer), _tcp_table_address(local))
+    try:
+        lines = PROC_NET_TCP.read_text().splitlines()[1:]
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split()
+        if len(fields) > 7 and (fields[1], fields[2]) == wanted:
+            return int(fields[7])
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Bridge:
+    host: str
+    port: int
+    unix_socket: Path
+    max_connections: int
+    allowed_uids: frozenset[int] | None  # None: every local user
+
+
+async def _bridge_until_stopped(bridge: _Bridge, on_ready: Callable[[int], None]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # SIGHUP too (the terminal closed): a process killed by it would never let go of the
@@ -225,18 +260,29 @@ async def _bridge_until_stopped(
         loop.add_signal_handler(signum, stop.set)
     active: set[asyncio.Task[None]] = set()
 
+    def refused(client_w: asyncio.StreamWriter) -> str | None:
+        if len(active) >= bridge.max_connections:
+            return f"{bridge.max_connections} already open"
+        if bridge.allowed_uids is None:
+            return None
+        uid = tcp_peer_uid(client_w.get_extra_info("peername"), client_w.get_extra_info("sockname"))
+        if uid not in bridge.allowed_uids:
+            return f"from uid {uid}, another user (--any-user lets every local user in)"
+        return None
+
     async def forward(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        if len(active) >= max_connections:
-            logger.warning("refused a connection: %d already open", max_connections)
+        reason = refused(client_w)
+        if reason is not None:
+            logger.warning("refused a connection: %s", reason)
             client_w.close()
             return
         task = asyncio.current_task()
         assert task is not None
         active.add(task)
         try:
-            server_r, server_w = await asyncio.open_unix_connection(str(socket))
+            server_r, server_w = await asyncio.open_unix_connection(str(bridge.unix_socket))
         except OSError as exc:
-            logger.warning("embedded PostgreSQL socket %s: %s", socket, exc)
+            logger.warning("embedded PostgreSQL socket %s: %s", bridge.unix_socket, exc)
             client_w.close()
             active.discard(task)
             return
@@ -245,7 +291,7 @@ async def _bridge_until_stopped(
         finally:
             active.discard(task)
 
-    listener = await asyncio.start_server(forward, host, port)
+    listener = await asyncio.start_server(forward, bridge.host, bridge.port)
     try:
         on_ready(listener.sockets[0].getsockname()[1])
         await stop.wait()
@@ -263,15 +309,26 @@ def serve_tcp(
     host: str = SERVE_HOST,
     port: int = SERVE_PORT,
     max_connections: int = SERVE_MAX_CONNECTIONS,
+    any_user: bool = False,
 ) -> None:
     """Keep the embedded server up and reachable on ``host:port`` until SIGINT, SIGTERM or SIGHUP.
 
     The server listens on a Unix socket only (pgserver starts it with ``-h ""``), and it is
     shared: restarting it to listen on TCP would cut every other process off. So this
     process holds it (as any akhbar process does) and forwards each TCP connection to the
-    socket. ``on_ready(port)`` is called once the port accepts connections. At return the
-    hold is released with the process; the server stops when its last user has gone.
+    socket. The embedded server trusts every connection (no password), so only this user's
+    and root's programs are let through, unless ``any_user``. ``on_ready(port)`` is called
+    once the port accepts connections. At return the hold is released with the process; the
+    server stops when its last user has gone.
     """
+    from crawler.db.session import DatabaseError
+
+    if not any_user and not PROC_NET_TCP.exists():
+        raise DatabaseError(
+            f"cannot tell which user connects on this system (no {PROC_NET_TCP}); "
+            "--any-user lets every local user connect"
+        )
     embedded_url()
-    socket = server_socket()
-    asyncio.run(_bridge_until_stopped(host, port, socket, on_ready, max_connections))
+    allowed = None if any_user else frozenset({os.geteuid(), 0})
+    bridge = _Bridge(host, port, server_socket(), max_connections, allowed)
+    asyncio.run(_bridge_until_stopped(bridge, on_ready))
