@@ -39,7 +39,7 @@ def crawl_command(args: argparse.Namespace) -> int:
 def sites_command(args: argparse.Namespace) -> int:
     import json
 
-    from crawler.display import display_url, utc_iso
+    from crawler.display import display_url, local_time, utc_iso
     from crawler.scheduler import CrawlJob
     from crawler.spiders import spider_classes
 
@@ -53,15 +53,21 @@ def sites_command(args: argparse.Namespace) -> int:
                 "url": cls.base_url,
                 "platform": cls.__mro__[1].__name__,
                 "schedule": cls.schedule,
-                "next_run": utc_iso(next_run),  # only in the JSON: machine output
+                "next_run": utc_iso(next_run),
+                "_next_run_local": local_time(next_run) if next_run else "",
             }
         )
     if args.format == "json":
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        machine = [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
+        print(json.dumps(machine, ensure_ascii=False, indent=2))
         return 0
     width = max((len(r["site"]) for r in rows), default=4)
     for row in rows:
-        schedule = row["schedule"] or "not scheduled"
+        schedule = (
+            f"{row['schedule']}  next: {row['_next_run_local']}"
+            if row["schedule"]
+            else "not scheduled"
+        )
         print(
             f"{row['site']:<{width}}  {row['outlet']}  {display_url(row['url'])}  {row['platform']}"
             f"  {schedule}"
