@@ -176,7 +176,6 @@ class CrawlRunRecorder:
         self.crawler = crawler
         self.run_id: int | None = None
         self.lock: SiteLock | None = None
-        self.unreachable = False
         self._watch: LoopingCall | None = None
         self._check_started: float | None = None
         self._lock_error: BaseException | None = None
@@ -201,7 +200,6 @@ class CrawlRunRecorder:
         except Exception as exc:
             if not is_outage(exc):
                 raise
-            self.unreachable = True
             logger.error(
                 "%s: database unreachable (%s); crawl stopped before fetching anything",
                 spider.name,

@@ -326,23 +326,27 @@ class NewsSpider(scrapy.Spider):
     # --- the archive's knowledge -----------------------------------------------------
 
     def load_known(self) -> list[KnownArticle]:
-        """What the archive knows of this site; empty (a full crawl) if it cannot tell."""
-        try:
-            from crawler.db import revisions
-            from crawler.db.session import ensure_schema, get_engine, is_outage, one_line
+        """What the archive knows of this site. Without it a crawl would fetch the whole
+        archive again, so a database lost since the start gate (crawler.runs) stops it."""
+        from crawler.db import revisions
+        from crawler.db.session import ensure_schema, get_engine, is_outage, one_line
 
+        try:
             ensure_schema()
             with get_engine().connect() as conn:
                 return revisions.known_articles(conn, self.name)
-        except Exception as exc:  # the crawl goes on; the store pipeline spools
-            if is_outage(exc):
-                self.logger.warning(
-                    "known articles unavailable (%s): crawling as if first", one_line(exc)
-                )
-            else:  # a bug, not an outage: keep its traceback
-                self.logger.exception("known articles unavailable: crawling as if first")
+        except Exception as exc:
+            if not is_outage(exc):  # a bug: its traceback, and the crawl fails
+                self.logger.exception("%s: known articles unavailable", self.name)
+                self.inc("errors")
+                raise CloseSpider("known_articles_failed") from None
+            self.logger.error(
+                "%s: known articles unavailable (%s); crawl stopped before fetching anything",
+                self.name,
+                one_line(exc),
+            )
             self.inc("known_unavailable")
-            return []
+            raise CloseSpider("database_unreachable") from None
 
     def _index_known(self, known: list[KnownArticle]) -> None:
         self._known = known
