@@ -87,6 +87,9 @@ class ArticleItem:
     # URLs that answered with a redirect leading to ``url`` in this fetch (Scrapy's
     # ``response.meta["redirect_urls"]``), first hop first: an old slug after a retitle.
     redirected_from: list[str] = field(default_factory=list)
+    # Characters PostgreSQL cannot store (NUL, lone surrogates) taken out of the text, by
+    # kind ("nul_removed", "surrogates_replaced"): counted by the clean pipeline.
+    text_repairs: dict[str, int] = field(default_factory=dict)
 
     def all_urls(self) -> list[str]:
         """Every URL the article was reached under here, first seen first, without repeats."""

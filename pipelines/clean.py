@@ -5,21 +5,34 @@
   its ``outlet_name`` attribute, when it has one);
 * body_text: paragraphs tidied, one blank line between them;
 * authors and tags: tidied, empty ones and repeats (compared as ``normalize_for_search``)
-  removed, order kept.
+  removed, order kept;
+* every text field (URLs too) made storable (``crawler.extract.text.storable``): NUL
+  removed, lone surrogates replaced by U+FFFD. Extraction already does it to its input
+  (they would cut a parse short) and reports it in ``item.text_repairs``; this is the
+  guard for text that reached the item another way (a REST post's raw ``link``).
 
 Counts ``clean/items``, ``clean/title_suffix_stripped``, ``clean/authors_removed``,
-``clean/tags_removed`` and ``clean/subtitle_emptied``. Other items pass untouched.
+``clean/tags_removed``, ``clean/subtitle_emptied``, ``clean/nul_removed`` and
+``clean/surrogates_replaced``. Other items pass untouched.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any, Self
 
 from scrapy.crawler import Crawler
 
-from crawler.extract.text import join_paragraphs, normalize_for_search, strip_site_suffix, tidy
+from crawler.extract.text import (
+    join_paragraphs,
+    normalize_for_search,
+    storable,
+    strip_site_suffix,
+    tidy,
+)
 from crawler.items import ArticleItem
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -36,6 +49,20 @@ def unique_names(values: Iterable[str]) -> list[str]:
             seen.add(key)
             out.append(value)
     return out
+
+
+def make_storable(item: ArticleItem) -> Counter[str]:
+    """Every text field of ``item`` (strings and lists of strings) made ``storable``, in
+    place; returns what was repaired, with what extraction had repaired before."""
+    repairs: Counter[str] = Counter(item.text_repairs)
+    for f in dataclasses.fields(item):
+        value = getattr(item, f.name)
+        if isinstance(value, str):
+            setattr(item, f.name, storable(value, repairs))
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            setattr(item, f.name, [storable(v, repairs) for v in value])
+    item.text_repairs = dict(repairs)
+    return repairs
 
 
 class CleanPipeline:
@@ -61,6 +88,8 @@ class CleanPipeline:
         if not isinstance(item, ArticleItem):
             return item
         self.stats.inc_value("clean/items")
+        for kind, count in make_storable(item).items():
+            self.stats.inc_value(f"clean/{kind}", count)
         title = tidy(item.title or "")
         stripped = strip_site_suffix(title, self._site_names())
         if stripped != title and stripped:

@@ -20,7 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 NOT_AN_ARTICLE = 2
-UNREADABLE = 3  # the file cannot be read (missing, no permission, broken gzip)
+UNREADABLE = 3  # the file cannot be read (missing, no permission, broken gzip, not text)
+# Extraction's reasons that say the input is no page at all rather than a page without an
+# article.
+UNREADABLE_REASONS = frozenset({"undecodable", "too_large"})
 
 
 def output_keys() -> tuple[str, ...]:
@@ -53,23 +56,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def read_page(path: Path) -> bytes:
-    """The bytes of a saved page, gunzipped when it is gzip."""
-    data = path.read_bytes()
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+class UnreadableInput(Exception):
+    """The file holds no page to read: too large once uncompressed, or not text."""
+
+
+def read_page(path: Path, limit: int) -> bytes:
+    """The bytes of a saved page, gunzipped when it is gzip; at most ``limit`` bytes are
+    read or decompressed (a gzip bomb stops there), more is ``UnreadableInput``."""
+    with path.open("rb") as file:
+        gzipped = file.read(2) == b"\x1f\x8b"
+        file.seek(0)
+        if gzipped:
+            with gzip.GzipFile(fileobj=file) as unzipped:
+                data = unzipped.read(limit + 1)
+        else:
+            data = file.read(limit + 1)
+    if len(data) > limit:
+        what = "uncompressed page" if gzipped else "page"
+        raise UnreadableInput(f"{what} larger than {limit // (1024 * 1024)} MiB")
+    return data
 
 
 def run(args: argparse.Namespace) -> int:
     from crawler.cli import CommandError
     from crawler.extract.dates import parse_iso_datetime
+    from crawler.extract.html import MAX_PAGE_BYTES
     from crawler.extract.page import NotAnArticle
     from crawler.extract.snapshot import extract_snapshot
 
+    def unreadable(reason: object) -> CommandError:
+        return CommandError(f"cannot read {args.file}: {reason}", code=UNREADABLE)
+
     try:
-        data = read_page(args.file)
+        data = read_page(args.file, MAX_PAGE_BYTES)
+    except UnreadableInput as exc:
+        raise unreadable(exc) from exc
     except (OSError, EOFError, zlib.error) as exc:  # missing, unreadable, broken gzip
-        reason = getattr(exc, "strerror", None) or exc
-        raise CommandError(f"cannot read {args.file}: {reason}", code=UNREADABLE) from exc
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise unreadable(reason) from exc
     fetched_at = datetime.now(UTC).replace(microsecond=0)
     if args.fetched_at:
         parsed = parse_iso_datetime(args.fetched_at, "UTC")
@@ -83,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     except KeyError as exc:
         raise CommandError(str(exc.args[0])) from exc
     except NotAnArticle as exc:
+        if exc.reason in UNREADABLE_REASONS:
+            raise unreadable(exc) from exc
         print(f"akhbar: not an article: {exc}", file=sys.stderr)
         return NOT_AN_ARTICLE
     from crawler.display import utc_iso

@@ -23,6 +23,21 @@ from lxml.cssselect import CSSSelector
 from crawler.extract.profile import ExtractionProfile
 from crawler.extract.text import join_paragraphs, normalize_for_hash, tidy
 
+# The most bytes of page HTML parsed (crawls are bounded before this by DOWNLOAD_MAXSIZE).
+MAX_PAGE_BYTES = 32 * 1024 * 1024
+
+
+def html_parser() -> lxml.html.HTMLParser:
+    """lxml's HTML parser without libxml2's nesting limit (about 256 levels, past which it
+    silently drops the rest of the page); the input is bounded by ``MAX_PAGE_BYTES``."""
+    return lxml.html.HTMLParser(huge_tree=True)
+
+
+def parse_fragment(fragment: str) -> lxml.html.HtmlElement:
+    """An HTML fragment (REST content, a body) inside a ``<div>``, however deeply nested."""
+    return lxml.html.fragment_fromstring(fragment, create_parent="div", parser=html_parser())
+
+
 # Tags kept in body_html, with the attributes each may keep.
 ALLOWED_TAGS: dict[str, tuple[str, ...]] = {
     "p": (),
@@ -426,5 +441,4 @@ def sanitize_html(fragment: str, base_url: str) -> str:
     """An HTML fragment string reduced to ALLOWED_TAGS."""
     if not fragment.strip():
         return ""
-    root = lxml.html.fragment_fromstring(fragment, create_parent="div")
-    return sanitize(root, base_url)
+    return sanitize(parse_fragment(fragment), base_url)

@@ -17,20 +17,35 @@ from __future__ import annotations
 import html as htmllib
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
+import charset_normalizer
 import lxml.html
 from lxml import etree
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import (
+    html_body_declared_encoding,
+    http_content_type_encoding,
+    read_bom,
+    resolve_encoding,
+)
 
 from crawler.extract.dates import parse_arabic_datetime
-from crawler.extract.html import CleanBody, clean_body, inline_text, select
+from crawler.extract.html import (
+    MAX_PAGE_BYTES,
+    CleanBody,
+    clean_body,
+    html_parser,
+    inline_text,
+    parse_fragment,
+    select,
+)
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
-from crawler.extract.text import strip_site_suffix, tidy
+from crawler.extract.text import storable, storable_json, strip_site_suffix, tidy
 from crawler.items import ArticleItem, Fetch
 
 EXTRACTOR = "akhbar.page"
@@ -115,6 +130,8 @@ class ExtractedArticle:
     site_name: str | None = None
     extractor: str = EXTRACTOR
     extractor_version: str = EXTRACTOR_VERSION
+    # Characters PostgreSQL cannot store, taken out of the input: {"nul_removed": 2, ...}.
+    text_repairs: dict[str, int] = field(default_factory=dict)
 
     def to_item(
         self, site: str, *, fetch: Fetch | None = None, fetch_entry: str | None = None
@@ -141,6 +158,7 @@ class ExtractedArticle:
             extractor_version=self.extractor_version,
             fetch=fetch,
             fetch_entry=fetch_entry,
+            text_repairs=dict(self.text_repairs),
         )
 
     def fields(self) -> dict[str, Any]:
@@ -165,15 +183,59 @@ class ExtractedArticle:
 # --- decoding and parsing -------------------------------------------------------------
 
 
+# Encodings an undeclared page may be in: Syrian sites are UTF-8, old ones windows-1256.
+LIKELY_ENCODINGS = ("utf_8", "cp1256")
+# A declared encoding is believed unless more than this share of the text fails to decode
+# (a stray byte in a big UTF-8 page is tolerated; a windows-1256 page declared UTF-8 is not).
+_MAX_BAD_SHARE = 0.001
+
+
 def decode_html(
     data: str | bytes, encoding: str | None = None, content_type: str | None = None
 ) -> str:
-    """Text of a page: BOM, then ``encoding``/the HTTP header, then ``<meta charset>``, then a guess."""
+    """Text of a page, the one decoding of crawls and re-extraction alike: the BOM, then
+    ``encoding`` (an override), then the charset of the HTTP ``content_type``, then
+    ``<meta charset>``/``http-equiv``; an undeclared page (or one whose declaration its
+    bytes contradict) is UTF-8 when it decodes as such, else what charset-normalizer finds
+    among ``LIKELY_ENCODINGS``. Raises ``NotAnArticle("undecodable")`` when nothing fits."""
     if isinstance(data, str):
         return data
-    header = f"text/html; charset={encoding}" if encoding else content_type
-    _, text = html_to_unicode(header, data)
-    return text
+    bom_encoding, bom = read_bom(data)
+    if bom_encoding and bom:
+        data = data[len(bom) :]
+    declared = [
+        bom_encoding,
+        encoding,
+        http_content_type_encoding(content_type) if content_type else None,
+        html_body_declared_encoding(data),
+    ]
+    for name in declared:
+        text = _decode_declared(data, name) if name else None
+        if text is not None:
+            return text
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(data, cp_isolation=list(LIKELY_ENCODINGS)).best()
+    if best is None:
+        raise NotAnArticle("undecodable", f"not text in {' or '.join(LIKELY_ENCODINGS)}")
+    return str(best)
+
+
+def _decode_declared(data: bytes, name: str) -> str | None:
+    """``data`` in the encoding ``name`` (WHATWG labels), or None when it is unknown or
+    the bytes contradict it."""
+    codec = resolve_encoding(name)
+    if codec is None:
+        return None
+    try:
+        return data.decode(codec)
+    except LookupError:
+        return None
+    except UnicodeDecodeError:
+        text = data.decode(codec, errors="replace")
+        return text if text.count("\ufffd") <= len(text) * _MAX_BAD_SHARE else None
 
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
@@ -184,7 +246,7 @@ def parse_html(text: str) -> lxml.html.HtmlElement | None:
     if not text.strip():
         return None
     try:
-        return lxml.html.document_fromstring(text)
+        return lxml.html.document_fromstring(text, parser=html_parser())
     except (etree.ParserError, ValueError):
         return None
 
@@ -209,8 +271,11 @@ def _walk_jsonld(value: Any) -> Iterator[dict[str, Any]]:
                 yield from _walk_jsonld(value[key])
 
 
-def jsonld_nodes(doc: lxml.html.HtmlElement) -> list[dict[str, Any]]:
-    """Every JSON-LD object on the page, ``@graph`` flattened; broken blocks are skipped."""
+def jsonld_nodes(
+    doc: lxml.html.HtmlElement, repairs: Counter[str] | None = None
+) -> list[dict[str, Any]]:
+    """Every JSON-LD object on the page, ``@graph`` flattened; broken blocks are skipped.
+    Strings are made ``storable`` (a ``\\ud800`` escape decodes to a lone surrogate)."""
     nodes: list[dict[str, Any]] = []
     for script in doc.xpath("//script[contains(translate(@type,'LDJSON','ldjson'),'ld+json')]"):
         raw = (script.text or "").strip()
@@ -218,8 +283,8 @@ def jsonld_nodes(doc: lxml.html.HtmlElement) -> list[dict[str, Any]]:
         if not raw:
             continue
         try:
-            data = json.loads(raw, strict=False)
-        except ValueError:
+            data = storable_json(json.loads(raw, strict=False), repairs)
+        except (ValueError, RecursionError):
             continue
         nodes.extend(_walk_jsonld(data))
     return nodes
@@ -237,8 +302,8 @@ class _Structured:
         return value
 
 
-def _structured(doc: lxml.html.HtmlElement) -> _Structured:
-    nodes = jsonld_nodes(doc)
+def _structured(doc: lxml.html.HtmlElement, repairs: Counter[str]) -> _Structured:
+    nodes = jsonld_nodes(doc, repairs)
     by_id = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
     types: set[str] = set()
     article = None
@@ -543,8 +608,11 @@ def _generic_body(
 ) -> CleanBody | None:
     import trafilatura  # only when selectors fail: it is the slow path
 
+    tree = parse_html(text)  # its own copy: trafilatura edits the tree it is given
+    if tree is None:
+        return None
     out = trafilatura.extract(
-        text,
+        tree,
         url=url,
         output_format="html",
         include_comments=False,
@@ -613,15 +681,37 @@ def extract_article(
     profile: ExtractionProfile = DEFAULT_PROFILE,
     *,
     encoding: str | None = None,
+    content_type: str | None = None,
 ) -> ExtractedArticle:
-    """The article on a page; raises ``NotAnArticle`` when there is none."""
-    text = decode_html(html, encoding)
+    """The article on a page; raises ``NotAnArticle`` when there is none.
+
+    ``html`` as received (``decode_html`` decodes it with ``encoding``, an override, and
+    the HTTP ``content_type``) or already text. NUL and lone surrogates are taken out
+    before parsing (they would cut the text short) and counted in ``text_repairs``."""
+    if len(html) > MAX_PAGE_BYTES:
+        raise NotAnArticle("too_large", f"{len(html)} bytes, at most {MAX_PAGE_BYTES}")
+    try:
+        return _extract_article(html, url, fetched_at, profile, encoding, content_type)
+    except RecursionError as exc:  # the tree walks are recursive; the parser is not bounded
+        raise NotAnArticle("too_deep", "nested deeper than the extractor walks") from exc
+
+
+def _extract_article(
+    html: str | bytes,
+    url: str,
+    fetched_at: datetime,
+    profile: ExtractionProfile,
+    encoding: str | None,
+    content_type: str | None,
+) -> ExtractedArticle:
+    repairs: Counter[str] = Counter()
+    text = storable(decode_html(html, encoding, content_type), repairs)
     doc = parse_html(text)
     if doc is None:
         raise NotAnArticle("empty_page")
     base = _base_url(doc, url)  # links are made absolute only where they are kept
     meta = _Meta(doc)
-    data = _structured(doc)
+    data = _structured(doc, repairs)
     art = data.article or {}
     tz = profile.timezone
     _check_not_article(doc, text, url, meta, data)
@@ -821,13 +911,14 @@ def extract_article(
         site_name=site_name,
         extractor=extractor,
         extractor_version=EXTRACTOR_VERSION,
+        text_repairs=dict(repairs),
     )
 
 
 def _link_density(body: CleanBody) -> float:
     if not body.html:
         return 0.0
-    frag = lxml.html.fragment_fromstring(body.html, create_parent="div")
+    frag = parse_fragment(body.html)
     total = len(tidy(frag.text_content())) or 1
     return sum(len(tidy(a.text_content())) for a in frag.iter("a")) / total
 

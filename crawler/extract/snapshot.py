@@ -26,7 +26,6 @@ from crawler.extract.page import ExtractedArticle, NotAnArticle, extract_article
 from crawler.extract.profile import profile_for
 from crawler.extract.wordpress import extract_rest_post
 
-_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _REST_POST_URL = re.compile(r"/wp-json/wp/v2/posts/\d+|[?&]rest_route=[^&]*/wp/v2/posts/\d+")
 
 
@@ -58,8 +57,9 @@ def extract_snapshot(
 ) -> tuple[str | None, ExtractedArticle]:
     """``(spider name, article)`` of a stored response (``body`` as received, undecoded).
 
-    ``site`` names the spider (default: the one whose domains hold ``url``); ``encoding``
-    overrides the charset of the ``Content-Type`` in ``headers``; ``entry`` is the JSON
+    ``site`` names the spider (default: the one whose domains hold ``url``); a page is
+    decoded as the spider decoded it (``crawler.extract.page.decode_html``: the charset of
+    the ``Content-Type`` in ``headers``, ``<meta>``, detection), ``encoding`` overrides it; ``entry`` is the JSON
     pointer of the post in a REST list response. ``KeyError`` for an unknown spider name,
     ``NotAnArticle`` when there is no article."""
     name, profile = profile_for(url, site)
@@ -67,7 +67,7 @@ def extract_snapshot(
     if entry is not None:
         try:
             post = json_pointer(json.loads(body), entry)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
             raise NotAnArticle("empty_page", f"no REST entry {entry}: {exc}") from exc
         if not isinstance(post, dict) or "id" not in post:
             raise NotAnArticle("empty_page", f"no post at {entry}")
@@ -75,15 +75,14 @@ def extract_snapshot(
     if is_rest_post(url, body, content_type):
         try:
             post = json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise NotAnArticle("empty_page", f"broken JSON: {exc}") from exc
         if not isinstance(post, dict) or "id" not in post:
             raise NotAnArticle("empty_page", "JSON without a post")
         return name, extract_rest_post(post, fetched_at, profile)
-    if encoding is None and content_type:
-        match = _CHARSET.search(content_type)
-        encoding = match.group(1) if match else None
-    return name, extract_article(body, url, fetched_at, profile, encoding=encoding)
+    return name, extract_article(
+        body, url, fetched_at, profile, encoding=encoding, content_type=content_type
+    )
 
 
 def json_pointer(document: Any, pointer: str) -> Any:

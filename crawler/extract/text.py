@@ -11,8 +11,10 @@ import hashlib
 import html
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 TATWEEL = "\u0640"
 # Harakat, Quranic annotation marks and superscript alef: pronunciation, not spelling.
@@ -24,6 +26,41 @@ _INVISIBLE = re.compile(
 _TAG = re.compile(r"<[^>]{0,2000}>")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+# What PostgreSQL text cannot hold: NUL, and UTF-16 surrogates (Python lets a lone one
+# into a str, from a JSON "\ud800" escape; UTF-8 cannot encode it, and lxml cuts the
+# text at it).
+_NUL = "\x00"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def storable(text: str, repairs: Counter[str] | None = None) -> str:
+    """``text`` without NUL and with each lone surrogate as U+FFFD, so PostgreSQL and lxml
+    take it whole; what was changed is added to ``repairs`` (``nul_removed``,
+    ``surrogates_replaced``)."""
+    nuls = text.count(_NUL)
+    if nuls:
+        text = text.replace(_NUL, "")
+    text, surrogates = _SURROGATE.subn(REPLACEMENT, text)
+    if repairs is not None:
+        if nuls:
+            repairs["nul_removed"] += nuls
+        if surrogates:
+            repairs["surrogates_replaced"] += surrogates
+    return text
+
+
+def storable_json(value: Any, repairs: Counter[str] | None = None) -> Any:
+    """A decoded JSON value with every string in it (keys too) made ``storable``."""
+    if isinstance(value, str):
+        return storable(value, repairs)
+    if isinstance(value, list):
+        return [storable_json(v, repairs) for v in value]
+    if isinstance(value, dict):
+        return {storable_json(k, repairs): storable_json(v, repairs) for k, v in value.items()}
+    return value
 
 
 def tidy(text: str) -> str:

@@ -4,22 +4,25 @@ The content HTML goes through the same ``clean_body`` as pages, so a post read f
 REST API and the same post read from its page give the same fields (and the same content
 hash). Dates: ``date_gmt``/``modified_gmt`` are UTC; ``date``/``modified`` are the site's
 local time, used only when the GMT forms are missing.
+
+Any JSON may arrive where a post is expected: a member of the wrong type is treated as
+missing, and a post whose content is not a ``{"rendered": ...}`` object is
+``NotAnArticle("malformed")``.
 """
 
 from __future__ import annotations
 
 import html as htmllib
 import re
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-import lxml.html
-
 from crawler.extract.dates import parse_iso_datetime
-from crawler.extract.html import clean_body
+from crawler.extract.html import clean_body, parse_fragment
 from crawler.extract.page import EXTRACTOR_VERSION, ExtractedArticle, NotAnArticle
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
-from crawler.extract.text import tidy
+from crawler.extract.text import storable_json, tidy
 
 EXTRACTOR = "akhbar.wordpress-rest"
 _TAG = re.compile(r"<[^>]+>")
@@ -32,6 +35,18 @@ def rendered_text(value: Any) -> str:
     if not isinstance(value, str):
         return ""
     return tidy(htmllib.unescape(_TAG.sub("", value)))
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _array(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _embedded(post: dict[str, Any], key: str) -> list[Any]:
+    return _array(_object(post.get("_embedded")).get(key))
 
 
 def _gmt(post: dict[str, Any], gmt_key: str, local_key: str, tz: str) -> datetime | None:
@@ -48,8 +63,8 @@ def _gmt(post: dict[str, Any], gmt_key: str, local_key: str, tz: str) -> datetim
 
 def _terms(post: dict[str, Any], taxonomy: str) -> list[str]:
     names: list[str] = []
-    for group in (post.get("_embedded") or {}).get("wp:term") or []:
-        for term in group or []:
+    for group in _embedded(post, "wp:term"):
+        for term in _array(group):
             if isinstance(term, dict) and term.get("taxonomy") == taxonomy and term.get("name"):
                 name = rendered_text(term["name"])
                 if name and name not in names:
@@ -64,7 +79,7 @@ def _yoast(post: dict[str, Any]) -> dict[str, Any]:
 
 def _authors(post: dict[str, Any]) -> list[str]:
     names: list[str] = []
-    for author in (post.get("_embedded") or {}).get("author") or []:
+    for author in _embedded(post, "author"):
         if isinstance(author, dict) and author.get("name"):
             name = rendered_text(author["name"])
             if name and name not in names:
@@ -77,10 +92,10 @@ def _authors(post: dict[str, Any]) -> list[str]:
 
 
 def _image(post: dict[str, Any]) -> str | None:
-    for media in (post.get("_embedded") or {}).get("wp:featuredmedia") or []:
+    for media in _embedded(post, "wp:featuredmedia"):
         if isinstance(media, dict) and isinstance(media.get("source_url"), str):
             return media["source_url"]
-    for image in _yoast(post).get("og_image") or []:
+    for image in _array(_yoast(post).get("og_image")):
         if isinstance(image, dict) and isinstance(image.get("url"), str):
             return image["url"]
     value = post.get("jetpack_featured_media_url")
@@ -94,22 +109,44 @@ def extract_rest_post(
     *,
     site_names: tuple[str, ...] = (),
 ) -> ExtractedArticle:
-    """The article in one REST post object; ``NotAnArticle`` for drafts and empty posts."""
+    """The article in one REST post object; ``NotAnArticle`` for drafts, empty posts and
+    JSON that is not a post. NUL and lone surrogates in its strings (JSON escapes allow
+    both) are taken out first and counted in ``text_repairs``."""
+    try:
+        return _extract_rest_post(post, fetched_at, profile, site_names)
+    except RecursionError as exc:  # JSON or content HTML nested past the recursive walks
+        raise NotAnArticle("too_deep", "nested deeper than the extractor walks") from exc
+
+
+def _extract_rest_post(
+    post: dict[str, Any],
+    fetched_at: datetime,
+    profile: ExtractionProfile,
+    site_names: tuple[str, ...],
+) -> ExtractedArticle:
+    if not isinstance(post, dict):
+        raise NotAnArticle("malformed", f"a post is an object, not {type(post).__name__}")
+    repairs: Counter[str] = Counter()
+    post = storable_json(post, repairs)
     status = post.get("status", "publish")
     if status != "publish":
-        raise NotAnArticle("not_published", str(status))
+        raise NotAnArticle("not_published", str(status)[:80])
     link = post.get("link")
     if not isinstance(link, str) or not link:
         raise NotAnArticle("no_link")
     title = rendered_text(post.get("title"))
     if not title:
         raise NotAnArticle("no_title")
-    content = (post.get("content") or {}).get("rendered") or ""
-    if (post.get("content") or {}).get("protected"):
+    content = post.get("content")
+    content = {} if content is None else content
+    if not isinstance(content, dict) or not isinstance(content.get("rendered", ""), str):
+        raise NotAnArticle("malformed", 'content is not a {"rendered": ...} object')
+    if content.get("protected"):
         raise NotAnArticle("protected")
-    root = lxml.html.fragment_fromstring(content, create_parent="div") if content.strip() else None
-    if root is None:
+    rendered = content.get("rendered") or ""
+    if not rendered.strip():
         raise NotAnArticle("empty_body")
+    root = parse_fragment(rendered)
     names = (*profile.site_names, *site_names)
     body = clean_body(root, link, profile, title=title, site_names=names)
     if not body.text:
@@ -142,8 +179,9 @@ def extract_rest_post(
         tags=_terms(post, "post_tag"),
         image_url=_image(post),
         language=profile.language,
-        external_id=str(post_id) if post_id is not None else None,
+        external_id=str(post_id) if isinstance(post_id, int | str) else None,
         urls=urls,
         extractor=EXTRACTOR,
         extractor_version=EXTRACTOR_VERSION,
+        text_repairs=dict(repairs),
     )

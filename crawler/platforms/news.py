@@ -845,9 +845,15 @@ class NewsSpider(scrapy.Spider):
         """The article on a fetched page (raises ``NotAnArticle``)."""
         from crawler.extract.page import extract_article
 
-        encoding = getattr(response, "encoding", None)
+        # Decoded by extraction from the bytes and headers, as re-extraction of the stored
+        # fetch does (Scrapy's own guess at an undeclared encoding is often wrong).
+        content_type = response.headers.get("Content-Type")
         extracted = extract_article(
-            response.body, response.url, fetched_at, self.extraction, encoding=encoding
+            response.body,
+            response.url,
+            fetched_at,
+            self.extraction,
+            content_type=content_type.decode("latin-1") if content_type else None,
         )
         return extracted.to_item(self.name, fetch=fetch_of(response, fetched_at))
 
