@@ -10,10 +10,11 @@ page chrome that leaked into the content ("قد يعجبك أيضاً", "دع ت
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from copy import deepcopy
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
@@ -23,19 +24,39 @@ from lxml.cssselect import CSSSelector
 from crawler.extract.profile import ExtractionProfile
 from crawler.extract.text import join_paragraphs, normalize_for_hash, tidy
 
+_T = TypeVar("_T")
+
 # The most bytes of page HTML parsed (crawls are bounded before this by DOWNLOAD_MAXSIZE).
 MAX_PAGE_BYTES = 32 * 1024 * 1024
 
 
-def html_parser() -> lxml.html.HTMLParser:
-    """lxml's HTML parser without libxml2's nesting limit (about 256 levels, past which it
-    silently drops the rest of the page); the input is bounded by ``MAX_PAGE_BYTES``."""
-    return lxml.html.HTMLParser(huge_tree=True)
+class TooDeep(Exception):
+    """HTML nested past libxml2's hard limit (2048 levels even with ``huge_tree``), where
+    it would silently drop the rest of the document."""
+
+
+def _parse(parse: Callable[[lxml.html.HTMLParser], _T]) -> _T:
+    """``parse(parser)`` with lxml's HTML parser freed of libxml2's default nesting limit
+    (about 256 levels, past which it silently drops the rest of the page); the input is
+    bounded by ``MAX_PAGE_BYTES``, the depth by libxml2's hard limit (``TooDeep``)."""
+    parser = lxml.html.HTMLParser(huge_tree=True)
+    tree = parse(parser)
+    for entry in parser.error_log:
+        if entry.type_name == "ERR_RESOURCE_LIMIT":
+            raise TooDeep(entry.message)
+    return tree
+
+
+def parse_document(text: str) -> lxml.html.HtmlElement:
+    """A whole page (``etree.ParserError`` when there is nothing to parse)."""
+    return _parse(lambda parser: lxml.html.document_fromstring(text, parser=parser))
 
 
 def parse_fragment(fragment: str) -> lxml.html.HtmlElement:
-    """An HTML fragment (REST content, a body) inside a ``<div>``, however deeply nested."""
-    return lxml.html.fragment_fromstring(fragment, create_parent="div", parser=html_parser())
+    """An HTML fragment (REST content, a body) inside a ``<div>``."""
+    return _parse(
+        lambda parser: lxml.html.fragment_fromstring(fragment, create_parent="div", parser=parser)
+    )
 
 
 # Tags kept in body_html, with the attributes each may keep.

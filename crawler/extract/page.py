@@ -38,9 +38,10 @@ from crawler.extract.dates import parse_arabic_datetime
 from crawler.extract.html import (
     MAX_PAGE_BYTES,
     CleanBody,
+    TooDeep,
     clean_body,
-    html_parser,
     inline_text,
+    parse_document,
     parse_fragment,
     select,
 )
@@ -188,6 +189,10 @@ LIKELY_ENCODINGS = ("utf_8", "cp1256")
 # A declared encoding is believed unless more than this share of the text fails to decode
 # (a stray byte in a big UTF-8 page is tolerated; a windows-1256 page declared UTF-8 is not).
 _MAX_BAD_SHARE = 0.001
+# charset-normalizer's "mess" a guess may have: above its default 0.2, since markup and
+# percent-encoded Arabic URLs count as symbols (a real page's first chunks reach 0.33),
+# well below what random bytes score.
+_MAX_MESS = 0.5
 
 
 def decode_html(
@@ -217,7 +222,9 @@ def decode_html(
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(data, cp_isolation=list(LIKELY_ENCODINGS)).best()
+    best = charset_normalizer.from_bytes(
+        data, cp_isolation=list(LIKELY_ENCODINGS), threshold=_MAX_MESS
+    ).best()
     if best is None:
         raise NotAnArticle("undecodable", f"not text in {' or '.join(LIKELY_ENCODINGS)}")
     return str(best)
@@ -246,7 +253,7 @@ def parse_html(text: str) -> lxml.html.HtmlElement | None:
     if not text.strip():
         return None
     try:
-        return lxml.html.document_fromstring(text, parser=html_parser())
+        return parse_document(text)
     except (etree.ParserError, ValueError):
         return None
 
@@ -692,8 +699,8 @@ def extract_article(
         raise NotAnArticle("too_large", f"{len(html)} bytes, at most {MAX_PAGE_BYTES}")
     try:
         return _extract_article(html, url, fetched_at, profile, encoding, content_type)
-    except RecursionError as exc:  # the tree walks are recursive; the parser is not bounded
-        raise NotAnArticle("too_deep", "nested deeper than the extractor walks") from exc
+    except (TooDeep, RecursionError) as exc:  # libxml2's hard limit, or the tree walks'
+        raise NotAnArticle("too_deep", "nested deeper than the extractor reads") from exc
 
 
 def _extract_article(

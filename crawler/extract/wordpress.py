@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crawler.extract.dates import parse_iso_datetime
-from crawler.extract.html import clean_body, parse_fragment
+from crawler.extract.html import TooDeep, clean_body, parse_fragment
 from crawler.extract.page import EXTRACTOR_VERSION, ExtractedArticle, NotAnArticle
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
 from crawler.extract.text import storable_json, tidy
@@ -114,8 +114,8 @@ def extract_rest_post(
     both) are taken out first and counted in ``text_repairs``."""
     try:
         return _extract_rest_post(post, fetched_at, profile, site_names)
-    except RecursionError as exc:  # JSON or content HTML nested past the recursive walks
-        raise NotAnArticle("too_deep", "nested deeper than the extractor walks") from exc
+    except (TooDeep, RecursionError) as exc:  # libxml2's hard limit, or the tree walks'
+        raise NotAnArticle("too_deep", "nested deeper than the extractor reads") from exc
 
 
 def _extract_rest_post(

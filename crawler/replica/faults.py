@@ -9,10 +9,13 @@ Kinds and their parameters:
 ``reset``   the connection is reset (TCP RST) after part of the status line
 ``truncate`` the normal answer with its full ``Content-Length`` but only ``fraction`` (0.5) sent
 ``cp1256``  the normal page encoded in windows-1256, declared only in the HTML (``declare``:
-            ``"meta"`` for ``<meta charset>`` or ``"http-equiv"``), no charset in Content-Type
+            ``"meta"`` for ``<meta charset>`` or ``"http-equiv"``), no charset in Content-Type;
+            ``declare="none"``: declared nowhere (the reader must detect it)
 ``challenge`` a Cloudflare "Just a moment..." page (``status`` 403 or 503, ``cf-mitigated``)
 ``empty``   200 with an empty body
 ``huge``    the normal page padded to ``size`` bytes (default 20 MiB)
+``deep``    the normal page with ``depth`` (default 300) unclosed ``<span>``s opened right
+            after ``<body>``: deeper than libxml2's default nesting limit
 ``no_body`` a layout change that loses the article body: pages keep everything but the
             content of their body container (``container`` class, default
             ``entry-content``), REST posts come with an empty ``content.rendered``
@@ -31,7 +34,19 @@ from typing import Any
 from crawler.replica.messages import Response
 
 KINDS = frozenset(
-    {"503", "429", "slow", "reset", "truncate", "cp1256", "challenge", "empty", "huge", "no_body"}
+    {
+        "503",
+        "429",
+        "slow",
+        "reset",
+        "truncate",
+        "cp1256",
+        "challenge",
+        "empty",
+        "huge",
+        "no_body",
+        "deep",
+    }
 )
 
 CHALLENGE_HTML = """<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>
@@ -140,13 +155,16 @@ def error_response(fault: Fault) -> Response:
 
 
 def transform(fault: Fault, response: Response) -> Response:
-    """Faults that alter the site's own answer: windows-1256, huge and bodiless pages."""
+    """Faults that alter the site's own answer: windows-1256, deep, huge, bodiless pages."""
     ctype = response.header("Content-Type") or ""
     if fault.kind == "no_body":
         return _without_body(response, ctype, str(fault.params.get("container", "entry-content")))
     if fault.kind == "cp1256" and ctype.startswith("text/html"):
         text = response.body.decode("utf-8")
-        if fault.params.get("declare", "meta") == "meta":
+        declare = fault.params.get("declare", "meta")
+        if declare == "none":
+            declaration = ""
+        elif declare == "meta":
             declaration = '<meta charset="windows-1256">'
         else:
             declaration = (
@@ -156,6 +174,10 @@ def transform(fault: Fault, response: Response) -> Response:
         body = text.encode("cp1256", errors="xmlcharrefreplace")
         headers = [(k, v) for k, v in response.headers if k.lower() != "content-type"]
         return Response(response.status, body, [("Content-Type", "text/html"), *headers])
+    if fault.kind == "deep" and ctype.startswith("text/html"):
+        spans = b"<span>" * int(fault.params.get("depth", 300))
+        body = re.sub(rb"(<body[^>]*>)", lambda m: m.group(1) + spans, response.body, count=1)
+        return Response(response.status, body, response.headers)
     if fault.kind == "huge":
         size = int(fault.params.get("size", 20 * 1024 * 1024))
         pad = max(0, size - len(response.body))
