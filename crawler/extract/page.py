@@ -699,7 +699,7 @@ def extract_article(
         raise NotAnArticle("too_large", f"{len(html)} bytes, at most {MAX_PAGE_BYTES}")
     try:
         return _extract_article(html, url, fetched_at, profile, encoding, content_type)
-    except (TooDeep, RecursionError) as exc:  # libxml2's hard limit, or the tree walks'
+    except (TooDeep, RecursionError) as exc:  # libxml2's hard limit, or Python's in the walks
         raise NotAnArticle("too_deep", "nested deeper than the extractor reads") from exc
 
 

@@ -114,7 +114,7 @@ def extract_rest_post(
     both) are taken out first and counted in ``text_repairs``."""
     try:
         return _extract_rest_post(post, fetched_at, profile, site_names)
-    except (TooDeep, RecursionError) as exc:  # libxml2's hard limit, or the tree walks'
+    except (TooDeep, RecursionError) as exc:  # libxml2's hard limit, or Python's in the walks
         raise NotAnArticle("too_deep", "nested deeper than the extractor reads") from exc
 
 
