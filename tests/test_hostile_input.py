@@ -172,6 +172,15 @@ def test_page_with_nul_and_a_surrogate_escape_in_json_ld():
     assert got.text_repairs == {"nul_removed": 1, "surrogates_replaced": 1}
 
 
+def test_a_url_with_nul_or_a_lone_surrogate_has_the_key_of_its_stored_form():
+    from crawler.extract.text import storable
+    from crawler.extract.urls import url_key
+
+    for url in ("https://euphratespost.net/a\ud800b/", "https://euphratespost.net/a\x00b/"):
+        assert url_key(url) == url_key(storable(url))
+    assert url_key("https://euphratespost.net/a\ud800b/") == "euphratespost.net/a%EF%BF%BDb"
+
+
 # --- encodings: the declaration, else detection; never mojibake ------------------------------
 
 

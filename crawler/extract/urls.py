@@ -12,6 +12,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
+from crawler.extract.text import storable
+
 # Query parameters that only say where a reader came from.
 TRACKING_PARAMS = frozenset(
     {
@@ -55,7 +57,9 @@ def url_key(url: str) -> str:
     >>> url_key("https://www.euphratespost.net/%d8%a7/?utm_source=rss#c")
     'euphratespost.net/%D8%A7'
     """
-    canonical = canonicalize_url(strip_tracking(url.strip()))
+    # As stored (the clean pipeline makes URLs storable), and encodable: a lone surrogate
+    # from a JSON escape would make percent-encoding raise.
+    canonical = canonicalize_url(strip_tracking(storable(url).strip()))
     parts = urlsplit(canonical)
     host = (parts.hostname or "").lower().removeprefix("www.")
     if parts.port and parts.port not in (80, 443):
