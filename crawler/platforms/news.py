@@ -592,7 +592,7 @@ class NewsSpider(scrapy.Spider):
             url,
             self.parse_sitemap,
             errback=self.sitemap_failed,
-            meta={"fallbacks": fallbacks, "child": child, "depth": depth},
+            meta={"fallbacks": fallbacks, "child": child, "sitemap_depth": depth},
         )
 
     def parse_robots(self, response: Response) -> Iterator[Any]:
@@ -675,7 +675,7 @@ class NewsSpider(scrapy.Spider):
     def _sitemap_children(
         self, entries: Iterable[sitemaplib.SitemapEntry], response: Response
     ) -> Iterator[scrapy.Request]:
-        depth = response.meta.get("depth", 1) + 1
+        depth = response.meta.get("sitemap_depth", 1) + 1  # not "depth": DepthMiddleware's
         for entry in entries:
             url = entry.loc
             if url in self._sitemaps_seen:

@@ -50,16 +50,18 @@ class BodyTooLarge(ValueError):
     """A compressed body decompresses past its bound (a decompression bomb)."""
 
 
-# libxml2 errors it recovers from without losing content: a bare ``&`` in a URL, an HTML
-# entity such as ``&nbsp;``. Any other error may have cut the document short.
+# libxml2 errors it recovers from without losing content: a bare ``&`` in a URL (``&b=2``,
+# ``& ``), an HTML entity such as ``&nbsp;``. Any other error may have cut the document short.
 HARMLESS_XML_ERRORS = frozenset(
-    {
-        "ERR_ENTITYREF_SEMICOL_MISSING",
-        "ERR_NAME_REQUIRED",
-        "ERR_UNDECLARED_ENTITY",
-        "WAR_UNDECLARED_ENTITY",
-    }
+    {"ERR_ENTITYREF_SEMICOL_MISSING", "ERR_UNDECLARED_ENTITY", "WAR_UNDECLARED_ENTITY"}
 )
+HARMLESS_XML_MESSAGES = ("xmlParseEntityRef: no name",)  # ERR_NAME_REQUIRED after a bare "&"
+
+
+def _harmless(error: etree._LogEntry) -> bool:
+    return error.level_name not in ("ERROR", "FATAL") or (
+        error.type_name in HARMLESS_XML_ERRORS or error.message.startswith(HARMLESS_XML_MESSAGES)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +120,7 @@ def xml_document(body: bytes, error: type[ValueError]) -> XmlDocument:
         (
             f"{e.type_name} line {e.line}: {e.message.strip()}"
             for e in _PARSER.error_log
-            if e.level_name in ("ERROR", "FATAL") and e.type_name not in HARMLESS_XML_ERRORS
+            if not _harmless(e)
         ),
         None,
     )

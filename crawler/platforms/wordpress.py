@@ -198,10 +198,10 @@ class WordPressSpider(NewsSpider):
     def _rest_listing_failure(self, failure: Failure) -> Iterator[Any]:
         page = failure.request.meta.get("page", 1)
         reason = failure.getErrorMessage()
-        self.refused_by_robots(failure)
+        robots = self.refused_by_robots(failure)
         if page == 1:
             # No HTTP answer at all (DNS, timeout, reset) is not a refusal; both fall back.
-            stat = "rest/refused" if failure.check(HttpError) else "rest/unreachable"
+            stat = "rest/refused" if robots or failure.check(HttpError) else "rest/unreachable"
             yield from self.rest_refused(f"request failed: {reason}", stat=stat)
             return
         self.logger.warning("REST page %d failed: %s", page, reason)
@@ -332,7 +332,7 @@ class WordPressSpider(NewsSpider):
         item.urls = [
             u
             for u in self.other_urls(item.url, item.canonical_url, guid, external_id=post_id)
-            if u not in (item.url, item.canonical_url)
+            if u not in (item.url, item.canonical_url) and self.own_url(u)
         ]
         if self.wants_article_page(known, modified):
             yield self.article_page_request(item)
