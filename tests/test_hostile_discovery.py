@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import gzip
 import re
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from crawl_harness import CrawlResult, run_crawl
+from crawl_harness import CrawlResult, run_crawl, start_crawl
 from sqlalchemy import text
 
 from crawler.db.session import get_engine
@@ -133,6 +135,34 @@ def test_a_billion_claimed_rest_pages_are_asked_a_window_at_a_time(make_database
     assert listing_requests <= 2 + WordPressSpider.rest_window, listing_requests
     assert result.stat("spider/rest/past_last_page") >= 1
     assert "bound max_rest_pages=2000 reached" in result.log
+
+
+def test_a_crawl_told_of_a_billion_pages_stops_on_ctrl_c(make_database, tmp_path):
+    db = make_database()
+    with Replica([site()]) as replica:
+        # Page 1 claims a billion pages; the pages after it answer late, so the crawl is
+        # caught with its window in flight.
+        replica.faults.add("slow", r"/wp-json/wp/v2/posts\?.*\bpage=(?!1\b)\d+", delay=3)
+        replica.faults.add("total_pages", r"/wp-json/wp/v2/posts\?")
+        log = tmp_path / "crawl.log"
+        with log.open("w") as out:
+            proc = start_crawl(
+                "furatpost", db, replica.proxy_url, home=tmp_path, log=out, settings=NO_PAGES
+            )
+        try:
+            deadline = time.monotonic() + TIME_BOUND
+            while "REST lists" not in log.read_text():
+                assert proc.poll() is None, log.read_text()[-3000:]
+                assert time.monotonic() < deadline, "the crawl never read REST page 1"
+                time.sleep(0.1)
+            proc.send_signal(signal.SIGINT)
+            code = proc.wait(timeout=TIME_BOUND)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert code == 130, log.read_text()[-3000:]
+    assert scalar(db, "SELECT status FROM crawl_runs") == "interrupted"
+    assert replica.count(REST_LISTING) <= 1 + WordPressSpider.rest_window
 
 
 def test_the_rest_page_bound(make_database, tmp_path):
