@@ -218,6 +218,16 @@ def test_a_foreign_canonical_on_a_page_falls_back_to_the_fetched_url(make_databa
     assert stored(db) == TOTAL and foreign_urls(db) == 0
 
 
+def test_a_declared_sitemap_that_does_not_parse_makes_the_crawl_partial(make_database, tmp_path):
+    db = make_database()
+    with Replica([site(rest_status=403)]) as replica:
+        replica.faults.add("empty", r"/sitemap_index\.xml$")  # the one robots.txt names
+        result = crawl(db, replica, tmp_path)
+    partial(result, "sitemap_unreadable")
+    assert "declared sitemap https://euphratespost.net/sitemap_index.xml unreadable" in result.log
+    assert stored(db) == TOTAL  # the HTML listings, the last resort
+
+
 def test_an_endless_chain_of_sitemap_indexes_stops_at_the_depth_bound(make_database, tmp_path):
     db = make_database()
     with Replica([site(rest_status=403)]) as replica:

@@ -585,14 +585,26 @@ class NewsSpider(scrapy.Spider):
             yield self.listing_request(self.absolute("/robots.txt"), self.parse_robots)
 
     def sitemap_request(
-        self, url: str, fallbacks: tuple[str, ...] = (), *, child: bool = False, depth: int = 1
+        self,
+        url: str,
+        fallbacks: tuple[str, ...] = (),
+        *,
+        child: bool = False,
+        depth: int = 1,
+        guessed: bool = False,
     ) -> scrapy.Request:
+        """``guessed``: a well-known name, not one the site or the spider declares."""
         self._sitemaps_seen.add(url)
         return self.listing_request(
             url,
             self.parse_sitemap,
             errback=self.sitemap_failed,
-            meta={"fallbacks": fallbacks, "child": child, "sitemap_depth": depth},
+            meta={
+                "fallbacks": fallbacks,
+                "child": child,
+                "sitemap_depth": depth,
+                "guessed": guessed,
+            },
         )
 
     def parse_robots(self, response: Response) -> Iterator[Any]:
@@ -610,7 +622,7 @@ class NewsSpider(scrapy.Spider):
     def _well_known_sitemaps(self) -> Iterator[Any]:
         names = [self.absolute(p) for p in self.well_known_sitemaps]
         if names:
-            yield self.sitemap_request(names[0], tuple(names[1:]))
+            yield self.sitemap_request(names[0], tuple(names[1:]), guessed=True)
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         return self._listing_done(self._sitemap(response))
@@ -623,7 +635,7 @@ class NewsSpider(scrapy.Spider):
         self.refused_by_robots(failure)
         fallbacks = request.meta.get("fallbacks", ())
         if fallbacks:
-            yield self.sitemap_request(fallbacks[0], fallbacks[1:])
+            yield self.sitemap_request(fallbacks[0], fallbacks[1:], guessed=True)
             return
         self.inc("sitemap/failed")
         self.logger.warning("sitemap failed: %s (%s)", request.url, failure.getErrorMessage())
@@ -647,6 +659,11 @@ class NewsSpider(scrapy.Spider):
         except (sitemaplib.NotASitemap, OSError) as exc:
             self.logger.info("not a sitemap at %s: %s", response.url, exc)
             self.inc("sitemap/not_a_sitemap")
+            meta = response.meta
+            if not meta.get("child") and not meta.get("guessed"):
+                # A sitemap the site declares answered, unreadable: its listing is lost.
+                self.logger.warning("declared sitemap %s unreadable: %s", response.url, exc)
+                self.incomplete("sitemap_unreadable")
             yield from self._sitemap_failure(_as_failure(exc, response))
             return
         self.inc("sitemap/read")
