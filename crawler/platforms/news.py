@@ -611,8 +611,10 @@ class NewsSpider(scrapy.Spider):
         return self._listing_done(self._robots(response))
 
     def _robots(self, response: Response) -> Iterator[Any]:
-        urls = sitemaplib.sitemap_urls_from_robots(response.body, self.base_url)
-        urls = [u for u in urls if same_site(u, self.allowed_domains)]
+        declared = sitemaplib.sitemap_urls_from_robots(response.body, self.base_url)
+        urls = [u for u in declared if self.own_url(u)]
+        if len(urls) < len(declared):
+            self.inc("foreign/robots_sitemap", len(declared) - len(urls))
         if urls:
             for url in urls:
                 yield self.sitemap_request(url)
