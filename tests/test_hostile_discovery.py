@@ -285,6 +285,18 @@ def test_a_gzip_bomb_without_content_encoding_inflates_only_to_its_bound(make_da
     assert result.stat("spider/listing/pages") >= 1 and stored(db) == TOTAL
 
 
+def test_a_declared_gzip_bomb_stops_at_download_maxsize(make_database, tmp_path):
+    db = make_database()
+    with Replica([site(rest_status=403)]) as replica:
+        replica.faults.add(
+            "gzip_bomb", r"/sitemap_index\.xml$", size=256 * 1024 * 1024, declared=True
+        )
+        result = crawl(db, replica, tmp_path)
+    partial(result, "download_maxsize")
+    assert result.stat("spider/listing/too_large") == 1
+    assert stored(db) == TOTAL  # the HTML listings, the last resort
+
+
 def test_a_billion_laughs_sitemap_is_incomplete_and_removes_nothing(make_database, tmp_path):
     db = make_database()
     target = site()

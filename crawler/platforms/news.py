@@ -290,7 +290,10 @@ class NewsSpider(scrapy.Spider):
         self.inc(f"incomplete/{reason}")
 
     def bound(self, name: str) -> int:
-        """A discovery bound: the class declaration, unless the ``AKHBAR_<NAME>`` setting."""
+        """A discovery bound: the class declaration, unless the ``AKHBAR_<NAME>`` setting
+        (``download_maxsize`` is Scrapy's own ``DOWNLOAD_MAXSIZE``)."""
+        if name == "download_maxsize":
+            return self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
         return self.crawler.settings.getint(f"AKHBAR_{name.upper()}", getattr(self, name))
 
     def bound_reached(self, name: str, where: str) -> None:
@@ -479,9 +482,19 @@ class NewsSpider(scrapy.Spider):
     def _listing_failure(self, failure: Failure) -> Iterator[Any]:
         self.incomplete("listing_failed")
         self.inc("listing/failed")
-        if not self.refused_by_robots(failure):
+        if not self.refused_by_robots(failure) and not self.listing_too_large(failure):
             self.logger.warning("listing request failed: %s", failure.getErrorMessage())
         yield from ()
+
+    def listing_too_large(self, failure: Failure) -> bool:
+        """A listing response past ``DOWNLOAD_MAXSIZE`` (as sent, or inflated from a declared
+        ``Content-Encoding``: a decompression bomb), dropped by Scrapy: a bound reached."""
+        message = failure.getErrorMessage()
+        if "DOWNLOAD_MAXSIZE" not in message and "download max size" not in message:
+            return False
+        self.inc("listing/too_large")
+        self.bound_reached("download_maxsize", failure.request.url)
+        return True
 
     def refused_by_robots(self, failure: Failure) -> bool:
         """The site's robots.txt forbids the request (Scrapy's RobotsTxtMiddleware); counted."""
@@ -500,7 +513,7 @@ class NewsSpider(scrapy.Spider):
 
     def feed_failed(self, failure: Failure) -> Iterator[Any]:
         # A missing feed is not an incomplete listing: feeds are never authoritative.
-        self.refused_by_robots(failure)
+        self.refused_by_robots(failure) or self.listing_too_large(failure)
         self.inc("feed/failed")
         return self._listing_done(self._feed_finished())
 
@@ -634,7 +647,7 @@ class NewsSpider(scrapy.Spider):
 
     def _sitemap_failure(self, failure: Failure) -> Iterator[Any]:
         request = failure.request
-        self.refused_by_robots(failure)
+        self.refused_by_robots(failure) or self.listing_too_large(failure)
         fallbacks = request.meta.get("fallbacks", ())
         if fallbacks:
             yield self.sitemap_request(fallbacks[0], fallbacks[1:], guessed=True)
@@ -770,7 +783,7 @@ class NewsSpider(scrapy.Spider):
         if self.feed_entries_are_candidates():
             for candidate in self._feed_candidates:
                 self.add_candidate(candidate, authoritative=False)
-        if not self._candidates and self._robots_refused:
+        if not self._candidates and self._robots_refused and not self._authoritative:
             # Not an outage: the site asks not to be crawled. Nothing is fetched or removed.
             self.logger.error(
                 "%s: robots.txt of %s disallows %s; nothing crawled",

@@ -199,6 +199,7 @@ class WordPressSpider(NewsSpider):
         page = failure.request.meta.get("page", 1)
         reason = failure.getErrorMessage()
         robots = self.refused_by_robots(failure)
+        self.listing_too_large(failure)
         if page == 1:
             # No HTTP answer at all (DNS, timeout, reset) is not a refusal; both fall back.
             stat = "rest/refused" if robots or failure.check(HttpError) else "rest/unreachable"

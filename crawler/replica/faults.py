@@ -31,7 +31,8 @@ Hostile discovery answers (tests/test_hostile_discovery.py):
 ``sitemap_children`` a sitemap index of ``children`` (default 200,000) child sitemaps, made
                     on each request, never kept
 ``gzip_bomb``       a gzip url set without ``Content-Encoding``, ``size`` bytes (default 1 GiB)
-                    inflated, about a thousandth of that on the wire
+                    inflated, about a thousandth of that on the wire; ``declared``: with
+                    ``Content-Encoding: gzip``
 ``entity_bomb``     the real sitemap with a billion-laughs DTD, the entity used in entry ``at``
                     (default the middle one)
 =================== ============================================================================
@@ -252,6 +253,9 @@ def hostile_response(fault: Fault, url: str) -> Response:
         return _xml(_sitemap_index([*first, *rest]))
     if fault.kind == "gzip_bomb":
         body = _gzip_bomb(int(fault.params.get("size", 1 << 30)))
+        if fault.params.get("declared"):  # Content-Encoding: gzip, for the client to inflate
+            headers = [("Content-Type", "text/xml; charset=UTF-8"), ("Content-Encoding", "gzip")]
+            return Response(200, body, headers)
         return Response(200, body, [("Content-Type", "application/x-gzip")])
     raise ValueError(fault.kind)
 
