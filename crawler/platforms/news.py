@@ -216,7 +216,7 @@ class NewsSpider(scrapy.Spider):
         ),
     )
     well_known_sitemaps: ClassVar[tuple[str, ...]] = ("/sitemap_index.xml", "/sitemap.xml")
-    # Bounds of each discovery source, declared with it (docs/crawl-stats.md, "Bounds"):
+    # Bounds of each discovery source (docs/crawl-stats.md, "Discovery bounds"):
     # reaching one is a warning, a ``spider/bound/<name>`` count and an incomplete listing
     # (a partial run, no deletion checks). The setting ``AKHBAR_<NAME>`` overrides one.
     max_listing_pages: ClassVar[int] = 2000  # HTML listing pages followed
@@ -482,9 +482,14 @@ class NewsSpider(scrapy.Spider):
     def _listing_failure(self, failure: Failure) -> Iterator[Any]:
         self.incomplete("listing_failed")
         self.inc("listing/failed")
-        if not self.refused_by_robots(failure) and not self.listing_too_large(failure):
+        if not self.listing_refused(failure):
             self.logger.warning("listing request failed: %s", failure.getErrorMessage())
         yield from ()
+
+    def listing_refused(self, failure: Failure) -> bool:
+        """A listing request dropped by robots.txt or past ``DOWNLOAD_MAXSIZE``: counted
+        (and logged) as such rather than as a failed fetch."""
+        return self.refused_by_robots(failure) or self.listing_too_large(failure)
 
     def listing_too_large(self, failure: Failure) -> bool:
         """A listing response past ``DOWNLOAD_MAXSIZE`` (as sent, or inflated from a declared
@@ -513,7 +518,7 @@ class NewsSpider(scrapy.Spider):
 
     def feed_failed(self, failure: Failure) -> Iterator[Any]:
         # A missing feed is not an incomplete listing: feeds are never authoritative.
-        self.refused_by_robots(failure) or self.listing_too_large(failure)
+        self.listing_refused(failure)
         self.inc("feed/failed")
         return self._listing_done(self._feed_finished())
 
@@ -647,7 +652,7 @@ class NewsSpider(scrapy.Spider):
 
     def _sitemap_failure(self, failure: Failure) -> Iterator[Any]:
         request = failure.request
-        self.refused_by_robots(failure) or self.listing_too_large(failure)
+        self.listing_refused(failure)
         fallbacks = request.meta.get("fallbacks", ())
         if fallbacks:
             yield self.sitemap_request(fallbacks[0], fallbacks[1:], guessed=True)

@@ -7,7 +7,10 @@ Discovery prefers what survives theme changes, in this order:
    articles, extracted from the JSON (no page fetches). Later crawls read the complete id
    listing cheaply (``_fields=id,modified_gmt,link``), answer unchanged articles with
    ``ArticleSeen`` and fetch only new and changed ones, a hundred at a time
-   (``include=...&_embed``). ``-a since=`` adds ``modified_after``.
+   (``include=...&_embed``). ``-a since=`` adds ``modified_after``. Listing pages are asked
+   ``rest_window`` at a time, the next as one answers, up to ``max_rest_pages`` whatever
+   ``X-WP-TotalPages`` claims; a 400 past the last page or an empty page ends the walk. A
+   post whose ``link`` is on another domain is counted (``spider/foreign/rest``) and dropped.
 2. when the REST API is refused (401/403/404, a non-JSON answer, robots.txt, a challenge):
    sitemaps (robots.txt, ``wp-sitemap.xml``, ``sitemap_index.xml``) with lastmod, and RSS;
 3. HTML category listings only when nothing else lists articles.
@@ -198,11 +201,10 @@ class WordPressSpider(NewsSpider):
     def _rest_listing_failure(self, failure: Failure) -> Iterator[Any]:
         page = failure.request.meta.get("page", 1)
         reason = failure.getErrorMessage()
-        robots = self.refused_by_robots(failure)
-        self.listing_too_large(failure)
+        refused = self.listing_refused(failure)
         if page == 1:
             # No HTTP answer at all (DNS, timeout, reset) is not a refusal; both fall back.
-            stat = "rest/refused" if robots or failure.check(HttpError) else "rest/unreachable"
+            stat = "rest/refused" if refused or failure.check(HttpError) else "rest/unreachable"
             yield from self.rest_refused(f"request failed: {reason}", stat=stat)
             return
         self.logger.warning("REST page %d failed: %s", page, reason)
