@@ -267,7 +267,10 @@ def test_unchanged_means_not_newer_than_the_archived_version():
 
 
 def test_candidates_merge_feed_and_sitemap_spellings():
-    spider = FuratPostSpider()
+    from scrapy.utils.test import get_crawler
+
+    crawler = get_crawler(FuratPostSpider)
+    spider = FuratPostSpider.from_crawler(crawler)
     feed_link = f"{HOST}/{SLUG}/?utm_source=rss&utm_medium=rss"
     spider.add_candidate(Candidate(f"{HOST}/{SLUG.upper()}/", lastmod=T0, source="sitemap"))
     spider.add_candidate(
@@ -277,6 +280,7 @@ def test_candidates_merge_feed_and_sitemap_spellings():
     spider.add_candidate(Candidate(f"{HOST}/", source="sitemap"))  # the home page: not an article
     spider.add_candidate(Candidate("https://facebook.com/x/", source="feed"), authoritative=False)
     (candidate,) = spider._candidates.values()
+    assert crawler.stats.get_value("spider/foreign/feed") == 1  # counted, then dropped
     assert candidate.url == f"{HOST}/{SLUG.upper()}/" and candidate.lastmod == T0
     assert {feed_link, f"{HOST}/?p=31842"} <= candidate.urls
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from crawler.platforms.sitemaps import local_name, parse_lastmod, xml_root
+from crawler.platforms.sitemaps import local_name, parse_lastmod, xml_document
 
 
 @dataclass(slots=True)
@@ -25,6 +25,13 @@ class FeedEntry:
 
 class NotAFeed(ValueError):
     """The body is neither RSS nor Atom."""
+
+
+@dataclass(slots=True)
+class Feed:
+    entries: list[FeedEntry]
+    damage: str | None = None  # why entries may be missing (sitemaps.XmlDocument.damage)
+    cut: int = 0  # entries left out past ``max_entries``
 
 
 def _rfc822(value: str | None) -> datetime | None:
@@ -45,10 +52,17 @@ def _is_url(value: str | None) -> bool:
 
 def parse_feed(body: bytes) -> list[FeedEntry]:
     """The entries of an RSS 2.0 or Atom document, in document order."""
-    root = xml_root(body, NotAFeed)
+    return read_feed(body).entries
+
+
+def read_feed(body: bytes, max_entries: int | None = None) -> Feed:
+    """``parse_feed`` with its damage and at most ``max_entries`` entries (the rest counted)."""
+    document = xml_document(body, NotAFeed)
+    root = document.root
     if local_name(root.tag) not in ("rss", "feed", "RDF"):
         raise NotAFeed("not RSS or Atom")
     entries = []
+    cut = 0
     for element in root.iter():
         name = local_name(element.tag)
         if name == "item":
@@ -69,7 +83,10 @@ def parse_feed(body: bytes) -> list[FeedEntry]:
             continue
         if not _is_url(link):
             continue
+        if max_entries is not None and len(entries) >= max_entries:
+            cut += 1
+            continue
         guid = guid if _is_url(guid) else None
         urls = [link] + ([guid] if guid and guid != link else [])
         entries.append(FeedEntry(link, guid, published, updated, fields.get("title"), urls))
-    return entries
+    return Feed(entries, document.damage, cut)

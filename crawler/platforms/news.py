@@ -216,7 +216,16 @@ class NewsSpider(scrapy.Spider):
         ),
     )
     well_known_sitemaps: ClassVar[tuple[str, ...]] = ("/sitemap_index.xml", "/sitemap.xml")
-    max_listing_pages: ClassVar[int] = 2000
+    # Bounds of each discovery source (docs/crawl-stats.md, "Discovery bounds"):
+    # reaching one is a warning, a ``spider/bound/<name>`` count and an incomplete listing
+    # (a partial run, no deletion checks). The setting ``AKHBAR_<NAME>`` overrides one.
+    max_listing_pages: ClassVar[int] = 2000  # HTML listing pages followed
+    max_sitemaps: ClassVar[int] = 1000  # sitemap files requested in one crawl
+    max_sitemap_depth: ClassVar[int] = 3  # files from the first one down (index, index, set)
+    max_sitemap_children: ClassVar[int] = 50_000  # children read from one sitemap index
+    max_sitemap_urls: ClassVar[int] = 50_000  # URLs read from one url set (the protocol's)
+    max_feed_entries: ClassVar[int] = 1000  # entries read from one feed
+    max_decompressed_bytes: ClassVar[int] = sitemaplib.DEFAULT_MAX_DECOMPRESSED  # gzip sitemaps
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -257,6 +266,8 @@ class NewsSpider(scrapy.Spider):
         self._listing_ok = True  # no listing request failed
         self._authoritative = False  # a complete source (sitemaps, REST) answered
         self._sitemaps_seen: set[str] = set()
+        self._bounds_warned: set[str] = set()
+        self._robots_refused: list[str] = []  # listing URLs robots.txt forbade
         self._listing_pages = 0
         self._feeds_pending = 0
         self._listings_tried = False
@@ -277,6 +288,31 @@ class NewsSpider(scrapy.Spider):
         """A discovery source was cut short: no deletion checks, and the run is partial."""
         self._listing_ok = False
         self.inc(f"incomplete/{reason}")
+
+    def bound(self, name: str) -> int:
+        """A discovery bound: the class declaration, unless the ``AKHBAR_<NAME>`` setting
+        (``download_maxsize`` is Scrapy's own ``DOWNLOAD_MAXSIZE``)."""
+        if name == "download_maxsize":
+            return self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        return self.crawler.settings.getint(f"AKHBAR_{name.upper()}", getattr(self, name))
+
+    def bound_reached(self, name: str, where: str) -> None:
+        """A source stops at its bound: warned once per bound, counted each time."""
+        if name not in self._bounds_warned:
+            self._bounds_warned.add(name)
+            self.logger.warning(
+                "%s: bound %s=%d reached at %s; listing incomplete, no deletion checks",
+                self.name,
+                name,
+                self.bound(name),
+                where,
+            )
+        self.inc(f"bound/{name}")
+        self.incomplete(name)
+
+    def own_url(self, url: str) -> bool:
+        """On one of the site's own domains: the only URLs an article is stored under."""
+        return same_site(url, self.allowed_domains)
 
     def absolute(self, path_or_url: str) -> str:
         return urljoin(self.base_url, path_or_url)
@@ -446,8 +482,34 @@ class NewsSpider(scrapy.Spider):
     def _listing_failure(self, failure: Failure) -> Iterator[Any]:
         self.incomplete("listing_failed")
         self.inc("listing/failed")
-        self.logger.warning("listing request failed: %s", failure.getErrorMessage())
+        if not self.listing_refused(failure):
+            self.logger.warning("listing request failed: %s", failure.getErrorMessage())
         yield from ()
+
+    def listing_refused(self, failure: Failure) -> bool:
+        """A listing request dropped by robots.txt or past ``DOWNLOAD_MAXSIZE``: counted
+        (and logged) as such rather than as a failed fetch."""
+        return self.refused_by_robots(failure) or self.listing_too_large(failure)
+
+    def listing_too_large(self, failure: Failure) -> bool:
+        """A listing response past ``DOWNLOAD_MAXSIZE`` (as sent, or inflated from a declared
+        ``Content-Encoding``: a decompression bomb), dropped by Scrapy: a bound reached."""
+        message = failure.getErrorMessage()
+        if "DOWNLOAD_MAXSIZE" not in message and "download max size" not in message:
+            return False
+        self.inc("listing/too_large")
+        self.bound_reached("download_maxsize", failure.request.url)
+        return True
+
+    def refused_by_robots(self, failure: Failure) -> bool:
+        """The site's robots.txt forbids the request (Scrapy's RobotsTxtMiddleware); counted."""
+        from scrapy.exceptions import IgnoreRequest
+
+        if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
+            self.inc("robots_forbidden")
+            self._robots_refused.append(failure.request.url)
+            return True
+        return False
 
     # --- feeds -----------------------------------------------------------------------
 
@@ -456,18 +518,29 @@ class NewsSpider(scrapy.Spider):
 
     def feed_failed(self, failure: Failure) -> Iterator[Any]:
         # A missing feed is not an incomplete listing: feeds are never authoritative.
+        self.listing_refused(failure)
         self.inc("feed/failed")
         return self._listing_done(self._feed_finished())
 
     def _feed(self, response: Response) -> Iterator[Any]:
         try:
-            entries = feedlib.parse_feed(response.body)
+            feed = feedlib.read_feed(response.body, self.bound("max_feed_entries"))
         except feedlib.NotAFeed as exc:
             self.inc("feed/not_a_feed")
             self.logger.info("not a feed at %s: %s", response.url, exc)
-            entries = []
-        for entry in entries:
-            if not same_site(entry.link, self.allowed_domains):
+            feed = feedlib.Feed([])
+        if feed.damage:
+            self.logger.warning(
+                "feed %s damaged (%s): entries may be missing", response.url, feed.damage
+            )
+            self.inc("feed/damaged")
+            self.incomplete("feed_damaged")
+        if feed.cut:
+            self.inc("feed/entries_cut", feed.cut)
+            self.bound_reached("max_feed_entries", response.url)
+        for entry in feed.entries:
+            if not self.own_url(entry.link):
+                self.inc("foreign/feed")
                 continue
             self.inc("feed/entries")
             self._remember_urls(url_key(entry.link), entry.urls)
@@ -497,6 +570,9 @@ class NewsSpider(scrapy.Spider):
 
     def add_candidate(self, candidate: Candidate, *, authoritative: bool = True) -> None:
         """Merge a listed article into this crawl's listing (by id, else by URL identity)."""
+        if not self.own_url(candidate.url):
+            self.inc(f"foreign/{candidate.source or 'listing'}")
+            return
         if not self.is_article_url(candidate.url):
             return
         key = f"id:{candidate.external_id}" if candidate.external_id else url_key(candidate.url)
@@ -527,22 +603,36 @@ class NewsSpider(scrapy.Spider):
             yield self.listing_request(self.absolute("/robots.txt"), self.parse_robots)
 
     def sitemap_request(
-        self, url: str, fallbacks: tuple[str, ...] = (), *, child: bool = False
+        self,
+        url: str,
+        fallbacks: tuple[str, ...] = (),
+        *,
+        child: bool = False,
+        depth: int = 1,
+        guessed: bool = False,
     ) -> scrapy.Request:
+        """``guessed``: a well-known name, not one the site or the spider declares."""
         self._sitemaps_seen.add(url)
         return self.listing_request(
             url,
             self.parse_sitemap,
             errback=self.sitemap_failed,
-            meta={"fallbacks": fallbacks, "child": child},
+            meta={
+                "fallbacks": fallbacks,
+                "child": child,
+                "sitemap_depth": depth,
+                "guessed": guessed,
+            },
         )
 
     def parse_robots(self, response: Response) -> Iterator[Any]:
         return self._listing_done(self._robots(response))
 
     def _robots(self, response: Response) -> Iterator[Any]:
-        urls = sitemaplib.sitemap_urls_from_robots(response.body, self.base_url)
-        urls = [u for u in urls if same_site(u, self.allowed_domains)]
+        declared = sitemaplib.sitemap_urls_from_robots(response.body, self.base_url)
+        urls = [u for u in declared if self.own_url(u)]
+        if len(urls) < len(declared):
+            self.inc("foreign/robots_sitemap", len(declared) - len(urls))
         if urls:
             for url in urls:
                 yield self.sitemap_request(url)
@@ -552,7 +642,7 @@ class NewsSpider(scrapy.Spider):
     def _well_known_sitemaps(self) -> Iterator[Any]:
         names = [self.absolute(p) for p in self.well_known_sitemaps]
         if names:
-            yield self.sitemap_request(names[0], tuple(names[1:]))
+            yield self.sitemap_request(names[0], tuple(names[1:]), guessed=True)
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         return self._listing_done(self._sitemap(response))
@@ -562,9 +652,10 @@ class NewsSpider(scrapy.Spider):
 
     def _sitemap_failure(self, failure: Failure) -> Iterator[Any]:
         request = failure.request
+        self.listing_refused(failure)
         fallbacks = request.meta.get("fallbacks", ())
         if fallbacks:
-            yield self.sitemap_request(fallbacks[0], fallbacks[1:])
+            yield self.sitemap_request(fallbacks[0], fallbacks[1:], guessed=True)
             return
         self.inc("sitemap/failed")
         self.logger.warning("sitemap failed: %s (%s)", request.url, failure.getErrorMessage())
@@ -575,29 +666,71 @@ class NewsSpider(scrapy.Spider):
             self._listing_ok = False  # no sitemaps at all: other sources take over
 
     def _sitemap(self, response: Response) -> Iterator[Any]:
+        # Both kinds share one parse; the entry bound depends on the kind found.
+        limit = max(self.bound("max_sitemap_children"), self.bound("max_sitemap_urls"))
         try:
-            sitemap = sitemaplib.parse_sitemap(response.body)
+            sitemap = sitemaplib.parse_sitemap(
+                response.body, max_entries=limit, max_bytes=self.bound("max_decompressed_bytes")
+            )
+        except sitemaplib.BodyTooLarge as exc:
+            self.inc("sitemap/too_large")
+            self.bound_reached("max_decompressed_bytes", f"{response.url} ({exc})")
+            return
         except (sitemaplib.NotASitemap, OSError) as exc:
             self.logger.info("not a sitemap at %s: %s", response.url, exc)
             self.inc("sitemap/not_a_sitemap")
+            meta = response.meta
+            if not meta.get("child") and not meta.get("guessed"):
+                # A sitemap the site declares answered, unreadable: its listing is lost.
+                self.logger.warning("declared sitemap %s unreadable: %s", response.url, exc)
+                self.incomplete("sitemap_unreadable")
             yield from self._sitemap_failure(_as_failure(exc, response))
             return
         self.inc("sitemap/read")
+        if sitemap.damage:
+            self.logger.warning(
+                "sitemap %s damaged (%s): entries after it are missing",
+                response.url,
+                sitemap.damage,
+            )
+            self.inc("sitemap/damaged")
+            self.incomplete("sitemap_damaged")
+        name = "max_sitemap_children" if sitemap.kind == "sitemapindex" else "max_sitemap_urls"
+        entries = sitemap.entries[: self.bound(name)]
+        cut = sitemap.cut + len(sitemap.entries) - len(entries)
+        if cut:
+            self.inc("sitemap/entries_cut", cut)
+            self.bound_reached(name, response.url)
         if sitemap.kind == "sitemapindex":
-            for entry in sitemap.entries:
-                url = entry.loc
-                if url in self._sitemaps_seen or not same_site(url, self.allowed_domains):
-                    continue
-                if not sitemaplib.wanted_child(url, self._sitemap_follow_re, self._sitemap_skip_re):
-                    continue
-                if self.since and entry.lastmod and entry.lastmod < self.since:
-                    continue  # nothing in it changed since the bound
-                yield self.sitemap_request(url, child=True)
+            yield from self._sitemap_children(entries, response)
             return
         self._authoritative = True
-        for entry in sitemap.entries:
+        for entry in entries:
             self.inc("sitemap/entries")
             self.add_candidate(Candidate(entry.loc, lastmod=entry.lastmod, source="sitemap"))
+
+    def _sitemap_children(
+        self, entries: Iterable[sitemaplib.SitemapEntry], response: Response
+    ) -> Iterator[scrapy.Request]:
+        depth = response.meta.get("sitemap_depth", 1) + 1  # not "depth": DepthMiddleware's
+        for entry in entries:
+            url = entry.loc
+            if url in self._sitemaps_seen:
+                continue
+            if not self.own_url(url):
+                self.inc("foreign/sitemap_index")
+                continue
+            if not sitemaplib.wanted_child(url, self._sitemap_follow_re, self._sitemap_skip_re):
+                continue
+            if self.since and entry.lastmod and entry.lastmod < self.since:
+                continue  # nothing in it changed since the bound
+            if depth > self.bound("max_sitemap_depth"):
+                self.bound_reached("max_sitemap_depth", url)
+                return
+            if len(self._sitemaps_seen) >= self.bound("max_sitemaps"):
+                self.bound_reached("max_sitemaps", url)
+                return
+            yield self.sitemap_request(url, child=True, depth=depth)
 
     # --- HTML listings (last resort) -------------------------------------------------
 
@@ -633,11 +766,8 @@ class NewsSpider(scrapy.Spider):
             return
         if unknown or not self._known:
             following = listinglib.next_page(response.text, response.url)
-            if following and self._listing_pages >= self.max_listing_pages:
-                self.logger.warning(
-                    "%s: listing bound of %d pages reached", self.name, self.max_listing_pages
-                )
-                self.incomplete("listing_page_bound")
+            if following and self._listing_pages >= self.bound("max_listing_pages"):
+                self.bound_reached("max_listing_pages", following)
             elif following:
                 yield self.listing_request(following, self.parse_listing)
 
@@ -658,6 +788,15 @@ class NewsSpider(scrapy.Spider):
         if self.feed_entries_are_candidates():
             for candidate in self._feed_candidates:
                 self.add_candidate(candidate, authoritative=False)
+        if not self._candidates and self._robots_refused and not self._authoritative:
+            # Not an outage: the site asks not to be crawled. Nothing is fetched or removed.
+            self.logger.error(
+                "%s: robots.txt of %s disallows %s; nothing crawled",
+                self.name,
+                self.base_url,
+                ", ".join(sorted(set(self._robots_refused))[:3]),
+            )
+            raise CloseSpider("robots_forbidden")
         if not self._candidates and self.crawler.stats.get_value("spider/listing/failed"):
             # Nothing answered (DNS, refused connections, timeouts): a failed crawl, not an
             # empty site. crawl_runs records it as failed.
@@ -721,7 +860,9 @@ class NewsSpider(scrapy.Spider):
             callback=self.parse_article,
             errback=self.article_failed,
             headers=headers,
-            dont_filter=confirm,
+            # Candidates are unique already; the dupe filter would silently eat the way back
+            # of a redirect loop (A -> B -> A), leaving neither an article nor an error.
+            dont_filter=True,
             meta={
                 "candidate": candidate,
                 "known": known,
@@ -805,10 +946,18 @@ class NewsSpider(scrapy.Spider):
             else:
                 self.inc("not_article/home_redirect")
             return
+        if not self.own_url(response.url):  # redirected off the site
+            self.inc("foreign/redirect")
+            self.logger.info("article left the site: %s -> %s", response.request.url, response.url)
+            return
         try:
             item = self.extract_page(response, fetched_at)
         except Exception as exc:
-            reason = getattr(exc, "reason", None)
+            from crawler.extract.page import NotAnArticle  # loaded by the extraction anyway
+
+            # Only a page property has a reason; any other exception (a UnicodeError has a
+            # ``.reason`` too) is a bug, logged with its traceback.
+            reason = exc.reason if isinstance(exc, NotAnArticle) else None
             if reason is None:  # a bug, not a page property: count it, keep crawling
                 self.logger.exception("extraction failed for %s", response.url)
                 self.inc("errors")
@@ -821,6 +970,11 @@ class NewsSpider(scrapy.Spider):
             self.inc(f"not_article/{reason}")
             self.logger.info("not an article (%s): %s", reason, response.url)
             return
+        if not self.own_url(item.canonical_url):
+            # A syndicated copy names its original as canonical; the page is still what
+            # this site published at this URL, so it is archived under the fetched URL.
+            self.inc("foreign/canonical")
+            item.canonical_url = item.url if self.own_url(item.url) else response.url
         if item.external_id is None:
             item.external_id = (known.external_id if known else None) or (
                 candidate.external_id if candidate else None
@@ -867,7 +1021,11 @@ class NewsSpider(scrapy.Spider):
         request = failure.request
         from scrapy.exceptions import IgnoreRequest
 
-        if failure.check(IgnoreRequest):
+        if redirect_loop(failure):
+            self.inc("errors")
+            self.inc("redirect_loop")
+            self.logger.warning("redirect loop: %s (%s)", request.url, failure.getErrorMessage())
+        elif failure.check(IgnoreRequest):
             self.inc("ignored")  # robots.txt, offsite, or a challenge (counted as blocked)
         else:
             self.inc("errors")
@@ -883,6 +1041,13 @@ class NewsSpider(scrapy.Spider):
 def _cheap_key(url: str) -> str:
     """A fast, looser identity (decoded lower-case path) to skip most ``url_key`` calls."""
     return unquote(urlsplit(url).path).lower().rstrip("/")
+
+
+def redirect_loop(failure: Failure) -> bool:
+    """Scrapy's redirect middleware gave up (``REDIRECT_MAX_TIMES`` hops): an error."""
+    from scrapy.exceptions import IgnoreRequest
+
+    return bool(failure.check(IgnoreRequest)) and "max redirections" in failure.getErrorMessage()
 
 
 def _as_failure(exc: Exception, response: Response) -> Failure:

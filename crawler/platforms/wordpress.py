@@ -7,7 +7,10 @@ Discovery prefers what survives theme changes, in this order:
    articles, extracted from the JSON (no page fetches). Later crawls read the complete id
    listing cheaply (``_fields=id,modified_gmt,link``), answer unchanged articles with
    ``ArticleSeen`` and fetch only new and changed ones, a hundred at a time
-   (``include=...&_embed``). ``-a since=`` adds ``modified_after``.
+   (``include=...&_embed``). ``-a since=`` adds ``modified_after``. Listing pages are asked
+   ``rest_window`` at a time, the next as one answers, up to ``max_rest_pages`` whatever
+   ``X-WP-TotalPages`` claims; a 400 past the last page or an empty page ends the walk. A
+   post whose ``link`` is on another domain is counted (``spider/foreign/rest``) and dropped.
 2. when the REST API is refused (401/403/404, a non-JSON answer, robots.txt, a challenge):
    sitemaps (robots.txt, ``wp-sitemap.xml``, ``sitemap_index.xml``) with lastmod, and RSS;
 3. HTML category listings only when nothing else lists articles.
@@ -38,7 +41,14 @@ from twisted.python.failure import Failure
 
 from crawler.db.revisions import KnownArticle
 from crawler.items import ArticleItem, Fetch
-from crawler.platforms.news import MODIFIED_TOLERANCE, Candidate, NewsSpider, fetch_of, utcnow
+from crawler.platforms.news import (
+    MODIFIED_TOLERANCE,
+    Candidate,
+    NewsSpider,
+    fetch_of,
+    redirect_loop,
+    utcnow,
+)
 
 # Statuses with which security plugins and hosts refuse the REST API.
 REST_REFUSED = (401, 403, 404, 410)
@@ -68,6 +78,10 @@ class WordPressSpider(NewsSpider):
 
     rest_api: ClassVar[str | None] = "/wp-json/wp/v2/"  # None: the site has no usable REST API
     rest_per_page: ClassVar[int] = 100  # WordPress's maximum
+    # Bound of the REST listing (as NewsSpider's bounds): pages read, whatever
+    # X-WP-TotalPages claims. Pages are requested a window at a time, never all at once.
+    max_rest_pages: ClassVar[int] = 2000
+    rest_window: ClassVar[int] = 4  # REST listing pages in flight at once
     # Fetch and keep each new or changed article's HTML page beside its REST entry.
     keep_article_pages: ClassVar[bool] = True
     feeds: ClassVar[tuple[str, ...]] = ("/feed/",)
@@ -85,6 +99,9 @@ class WordPressSpider(NewsSpider):
         super().__init__(*args, **kwargs)
         self._rest_mode = "off"  # "full": whole entries; "ids": the cheap listing
         self._rest_route = False  # True: the API answered only as /?rest_route=
+        self._rest_last_page = 1  # the last page to request (X-WP-TotalPages, bounded)
+        self._rest_next_page = 2  # the next page not yet requested
+        self._rest_chained = False  # no pagination headers: walk until a short page
 
     def external_id_from_url(self, url: str) -> str | None:
         return super().external_id_from_url(url) or wordpress_post_id(url)
@@ -123,14 +140,13 @@ class WordPressSpider(NewsSpider):
         params["page"] = page
         return params
 
-    def rest_page_request(self, page: int, *, chained: bool = False) -> scrapy.Request:
+    def rest_page_request(self, page: int) -> scrapy.Request:
         return self.listing_request(
             self.rest_url(**self.rest_listing_params(page)),
             self.parse_rest_listing,
             errback=self.rest_listing_failed,
             meta={
                 "page": page,
-                "chained": chained,
                 "handle_httpstatus_list": [400, *REST_REFUSED],
             },
         )
@@ -149,17 +165,46 @@ class WordPressSpider(NewsSpider):
         return data
 
     def parse_rest_listing(self, response: Response) -> Iterator[Any]:
-        return self._listing_done(self._rest_listing(response))
+        return self._listing_done(self._then_more_pages(self._rest_listing(response)))
 
     def rest_listing_failed(self, failure: Failure) -> Iterator[Any]:
-        return self._listing_done(self._rest_listing_failure(failure))
+        return self._listing_done(self._then_more_pages(self._rest_listing_failure(failure)))
+
+    def _then_more_pages(self, results: Iterator[Any]) -> Iterator[Any]:
+        """A page's output, then the next listing pages to keep ``rest_window`` in flight."""
+        yield from results
+        if self._rest_mode == "off":
+            return
+        while (
+            self._rest_next_page <= self._rest_last_page
+            and self._rest_in_flight() < self.rest_window
+        ):
+            yield self.rest_page_request(self._rest_next_page)
+            self._rest_next_page += 1
+
+    def _rest_in_flight(self) -> int:
+        # Listing requests pending, less the one being answered (counted down after this).
+        return self._pending - 1
+
+    def rest_stop_at(self, page: int) -> None:
+        """The listing ends before ``page`` (past the last page, or an empty one)."""
+        self._rest_last_page = min(self._rest_last_page, page - 1)
+
+    def rest_pages_to(self, last: int, where: str) -> None:
+        """The listing has ``last`` pages (X-WP-TotalPages, or one more page by chaining)."""
+        bound = self.bound("max_rest_pages")
+        if last > bound:
+            self.bound_reached("max_rest_pages", where)
+            last = bound
+        self._rest_last_page = max(self._rest_last_page, last)
 
     def _rest_listing_failure(self, failure: Failure) -> Iterator[Any]:
         page = failure.request.meta.get("page", 1)
         reason = failure.getErrorMessage()
+        refused = self.listing_refused(failure)
         if page == 1:
             # No HTTP answer at all (DNS, timeout, reset) is not a refusal; both fall back.
-            stat = "rest/refused" if failure.check(HttpError) else "rest/unreachable"
+            stat = "rest/refused" if refused or failure.check(HttpError) else "rest/unreachable"
             yield from self.rest_refused(f"request failed: {reason}", stat=stat)
             return
         self.logger.warning("REST page %d failed: %s", page, reason)
@@ -187,11 +232,20 @@ class WordPressSpider(NewsSpider):
                 yield from self.rest_refused(f"HTTP {response.status}, {len(response.body)} bytes")
             elif response.status == 400:
                 self.inc("rest/past_last_page")  # the archive shrank during the crawl
+                self.rest_stop_at(page)
             else:
+                self.logger.warning(
+                    "REST page %d unreadable (HTTP %d, %d bytes, not a JSON list of posts)",
+                    page,
+                    response.status,
+                    len(response.body),
+                )
                 self.inc("rest/failed_pages")
                 self.incomplete("rest_page_failed")
             return
         self.inc("rest/pages")
+        if not posts:
+            self.rest_stop_at(page + 1)  # an empty page ends the listing, whatever the headers
         if page == 1:
             self._authoritative = True
             total = _int_header(response, b"X-WP-Total")
@@ -206,14 +260,11 @@ class WordPressSpider(NewsSpider):
                 self._rest_mode,
             )
             if pages is not None:
-                for following in range(2, pages + 1):
-                    yield self.rest_page_request(following)
-        if response.meta.get("chained") or (
-            page == 1 and _int_header(response, b"X-WP-TotalPages") is None
-        ):
-            # No pagination headers (a proxy stripped them): walk until a short page.
-            if len(posts) >= self.rest_per_page:
-                yield self.rest_page_request(page + 1, chained=True)
+                self.rest_pages_to(pages, f"X-WP-TotalPages: {pages}")
+            else:
+                self._rest_chained = True  # no pagination headers (a proxy stripped them)
+        if self._rest_chained and len(posts) >= self.rest_per_page:
+            self.rest_pages_to(page + 1, f"page {page} of a listing without page headers")
         if self._rest_mode == "full":
             fetch = fetch_of(response, utcnow())
             for index, post in enumerate(posts):
@@ -248,10 +299,20 @@ class WordPressSpider(NewsSpider):
         modified = parse_gmt(post.get("modified_gmt"))
         if self.since and modified and modified < self.since:
             return  # a WordPress older than 5.7 ignores modified_after
+        link = post.get("link")
+        if isinstance(link, str) and link and not self.own_url(link):
+            # Another site's article (a syndication plugin, a compromised post): not ours.
+            self.inc("foreign/rest")
+            self.logger.info("REST post %s links another site: %s", post_id, link)
+            return
         try:
             item = self.extract_rest(post, fetch, entry)
         except Exception as exc:
-            reason = getattr(exc, "reason", None)
+            from crawler.extract.page import NotAnArticle  # loaded by the extraction anyway
+
+            # Only a page property has a reason; any other exception (a UnicodeError has a
+            # ``.reason`` too) is a bug, logged with its traceback.
+            reason = exc.reason if isinstance(exc, NotAnArticle) else None
             link = post.get("link")
             if reason in REST_BODY_WITHHELD and isinstance(link, str) and link:
                 # Some plugins keep the content out of the API (or render it only on the
@@ -265,6 +326,12 @@ class WordPressSpider(NewsSpider):
             else:
                 self.inc(f"not_article/{reason}")
             return
+        if not self.own_url(item.url):
+            self.inc("foreign/rest")
+            return
+        if not self.own_url(item.canonical_url):
+            self.inc("foreign/canonical")
+            item.canonical_url = item.url
         item.external_id = item.external_id or post_id
         guid = (
             (post.get("guid") or {}).get("rendered") if isinstance(post.get("guid"), dict) else None
@@ -272,7 +339,7 @@ class WordPressSpider(NewsSpider):
         item.urls = [
             u
             for u in self.other_urls(item.url, item.canonical_url, guid, external_id=post_id)
-            if u not in (item.url, item.canonical_url)
+            if u not in (item.url, item.canonical_url) and self.own_url(u)
         ]
         if self.wants_article_page(known, modified):
             yield self.article_page_request(item)
@@ -329,7 +396,10 @@ class WordPressSpider(NewsSpider):
     def article_page_failed(self, failure: Failure) -> Iterator[ArticleItem]:
         """No page to keep (an error status, a timeout, a challenge): the REST item stands."""
         item: ArticleItem = failure.request.meta["item"]
-        if failure.check(HttpError):
+        if redirect_loop(failure):
+            self.inc("errors")
+            self.inc("page_fetch/redirect_loop")
+        elif failure.check(HttpError):
             self.inc(f"page_fetch/http_{failure.value.response.status}")
         elif failure.check(IgnoreRequest):
             self.inc("page_fetch/ignored")  # robots.txt, offsite, a challenge

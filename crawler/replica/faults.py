@@ -20,33 +20,61 @@ Kinds and their parameters:
             content of their body container (``container`` class, default
             ``entry-content``), REST posts come with an empty ``content.rendered``
 =========== ====================================================================================
+
+Hostile discovery answers (tests/test_hostile_discovery.py):
+
+=================== ============================================================================
+``total_pages``     REST answers claim ``X-WP-TotalPages: pages`` (default 1,000,000,000)
+``bad_json``        a JSON answer cut in half, still 200 with a correct ``Content-Length``
+``foreign_link``    REST posts (``ids``, default all) link ``host`` (default foreign.example);
+                    on an HTML page, the canonical link names ``host``
+``ping_pong``       301 from a URL to it with ``?pong`` and back: a redirect loop
+``sitemap_chain``   a sitemap index of ``fanout`` (default 1) new indexes ``<path>-<i>.xml``,
+                    each the same (match ``chain`` in the pattern), plus the real post sitemap
+``sitemap_children`` a sitemap index of ``children`` (default 200,000) child sitemaps, made
+                    on each request, never kept
+``gzip_bomb``       a gzip url set without ``Content-Encoding``, ``size`` bytes (default 1 GiB)
+                    inflated, about a thousandth of that on the wire; ``declared``: with
+                    ``Content-Encoding: gzip``
+``entity_bomb``     the real sitemap with a billion-laughs DTD, the entity used in entry ``at``
+                    (default the middle one)
+=================== ============================================================================
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
 import threading
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.replica.messages import Response
 
-KINDS = frozenset(
-    {
-        "503",
-        "429",
-        "slow",
-        "reset",
-        "truncate",
-        "cp1256",
-        "challenge",
-        "empty",
-        "huge",
-        "no_body",
-        "deep",
-    }
+# Hostile discovery: answers made from the URL alone, and alterations of the site's answer.
+HOSTILE_ANSWERS = frozenset({"ping_pong", "sitemap_chain", "sitemap_children", "gzip_bomb"})
+HOSTILE_TRANSFORMS = frozenset({"total_pages", "bad_json", "foreign_link", "entity_bomb"})
+KINDS = (
+    frozenset(
+        {
+            "503",
+            "429",
+            "slow",
+            "reset",
+            "truncate",
+            "cp1256",
+            "challenge",
+            "empty",
+            "huge",
+            "no_body",
+            "deep",
+        }
+    )
+    | HOSTILE_ANSWERS
+    | HOSTILE_TRANSFORMS
 )
 
 CHALLENGE_HTML = """<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>
@@ -210,3 +238,117 @@ def _without_body(response: Response, ctype: str, container: str) -> Response:
         element.attrib.update(attributes)
     body = lxml_html.tostring(document, encoding="utf-8", doctype="<!DOCTYPE html>")
     return Response(response.status, body, response.headers)
+
+
+# --- hostile discovery ---------------------------------------------------------------------
+
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+# The classic: each entity ten of the one before, lol9 a billion "lol"s.
+BILLION_LAUGHS = (
+    '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    + "".join(f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(2, 10))
+    + "]>"
+)
+
+
+def _xml(body: bytes) -> Response:
+    return Response(200, body, [("Content-Type", "text/xml; charset=UTF-8")])
+
+
+def hostile_response(fault: Fault, url: str) -> Response:
+    """The answer of a hostile-discovery fault that replaces the site's answer."""
+    base = re.match(r"https?://[^/]+", url).group(0)  # type: ignore[union-attr]
+    if fault.kind == "ping_pong":
+        target = url.removesuffix("?pong") if url.endswith("?pong") else url + "?pong"
+        return Response(301, b"", [("Location", target), ("Content-Type", "text/html")])
+    if fault.kind == "sitemap_chain":
+        stem = url.split("?", 1)[0].removesuffix(".xml")
+        stem = stem if "chain" in stem else f"{base}/chain"
+        children = [f"{base}/post-sitemap.xml"]
+        children += [f"{stem}-{i}.xml" for i in range(int(fault.params.get("fanout", 1)))]
+        return _xml(_sitemap_index(children))
+    if fault.kind == "sitemap_children":
+        count = int(fault.params.get("children", 200_000))
+        first = [f"{base}/post-sitemap.xml"]
+        rest = (f"{base}/post-sitemap{n}.xml" for n in range(2, count + 1))
+        return _xml(_sitemap_index([*first, *rest]))
+    if fault.kind == "gzip_bomb":
+        body = _gzip_bomb(int(fault.params.get("size", 1 << 30)))
+        if fault.params.get("declared"):  # Content-Encoding: gzip, for the client to inflate
+            headers = [("Content-Type", "text/xml; charset=UTF-8"), ("Content-Encoding", "gzip")]
+            return Response(200, body, headers)
+        return Response(200, body, [("Content-Type", "application/x-gzip")])
+    raise ValueError(fault.kind)
+
+
+def _sitemap_index(children: list[str]) -> bytes:
+    parts = [f'<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="{SITEMAP_NS}">']
+    parts += [f"<sitemap><loc>{loc}</loc></sitemap>" for loc in children]
+    parts.append("</sitemapindex>")
+    return "\n".join(parts).encode()
+
+
+@functools.lru_cache(maxsize=2)
+def _gzip_bomb(size: int) -> bytes:
+    """A url set padded with ``size`` spaces, compressed in chunks (never whole in memory)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    parts = [packer.compress(f'<?xml version="1.0"?><urlset xmlns="{SITEMAP_NS}">'.encode())]
+    chunk = b" " * (1 << 20)
+    for _ in range(size // len(chunk)):
+        parts.append(packer.compress(chunk))
+    parts += [packer.compress(b"</urlset>"), packer.flush()]
+    return b"".join(parts)
+
+
+def hostile_transform(fault: Fault, response: Response) -> Response:
+    """Hostile-discovery faults that alter the site's own answer."""
+    if fault.kind == "total_pages":
+        pages = str(fault.params.get("pages", 1_000_000_000))
+        headers = [(k, pages if k == "X-WP-TotalPages" else v) for k, v in response.headers]
+        return Response(response.status, response.body, headers)
+    if fault.kind == "bad_json":
+        return Response(response.status, response.body[: len(response.body) // 2], response.headers)
+    if fault.kind == "foreign_link":
+        return _foreign_links(fault, response)
+    if fault.kind == "entity_bomb":
+        return _entity_bomb(fault, response)
+    return response
+
+
+def _foreign_links(fault: Fault, response: Response) -> Response:
+    host = str(fault.params.get("host", "foreign.example"))
+    if (response.header("Content-Type") or "").startswith("text/html"):
+        # A syndicated copy: the page names another site's URL as canonical.
+        body = re.sub(
+            rb'(<link rel="canonical" href=")https?://[^/"]+',
+            rb"\g<1>https://" + host.encode(),
+            response.body,
+        )
+        return Response(response.status, body, response.headers)
+    try:
+        data = json.loads(response.body)
+    except ValueError:
+        return response
+    ids = fault.params.get("ids")
+    for post in data if isinstance(data, list) else [data]:
+        if not isinstance(post, dict) or (ids is not None and post.get("id") not in ids):
+            continue
+        if isinstance(post.get("link"), str):
+            post["link"] = re.sub(r"^https?://[^/]+", f"https://{host}", post["link"])
+        yoast = post.get("yoast_head_json")
+        if isinstance(yoast, dict) and isinstance(yoast.get("canonical"), str):
+            yoast["canonical"] = post.get("link")
+    body = json.dumps(data, separators=(",", ":")).replace("/", "\\/").encode("ascii")
+    return Response(response.status, body, response.headers)
+
+
+def _entity_bomb(fault: Fault, response: Response) -> Response:
+    body = response.body.decode("utf-8")
+    root = re.search(r"<(urlset|sitemapindex)\b", body)
+    ends = [m.start() for m in re.finditer("</loc>", body)]
+    if root is None or not ends:
+        return response
+    at = ends[int(fault.params.get("at", len(ends) // 2))]
+    body = body[:at] + "&lol9;" + body[at:]
+    body = body[: root.start()] + BILLION_LAUGHS + "\n" + body[root.start() :]
+    return Response(response.status, body.encode("utf-8"), response.headers)

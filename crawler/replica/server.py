@@ -38,7 +38,15 @@ from http import HTTPStatus
 from typing import Any
 
 from crawler.replica.crawl import proxy_env
-from crawler.replica.faults import Faults, error_response, transform
+from crawler.replica.faults import (
+    HOSTILE_ANSWERS,
+    HOSTILE_TRANSFORMS,
+    Faults,
+    error_response,
+    hostile_response,
+    hostile_transform,
+    transform,
+)
 from crawler.replica.messages import Request, Response, http_date
 from crawler.replica.wordpress import WordPressSite
 
@@ -309,6 +317,8 @@ class Replica:
             await asyncio.sleep(float(fault.params.get("delay", 2.0)))
         if kind in ("503", "429", "challenge", "empty"):
             response = error_response(fault)
+        elif kind in HOSTILE_ANSWERS:
+            response = hostile_response(fault, req.url)
         else:
             try:
                 response = site.handle(req)
@@ -318,6 +328,8 @@ class Replica:
                 )
             if kind in ("cp1256", "huge", "no_body"):
                 response = transform(fault, response)
+            elif kind in HOSTILE_TRANSFORMS:
+                response = hostile_transform(fault, response)
         entity = response.body
         if self.content_encoding and entity and "gzip" in req.headers.get("accept-encoding", ""):
             response = Response(
