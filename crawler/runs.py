@@ -298,6 +298,7 @@ class CrawlRunRecorder:
             "stats": json_safe(self.crawler.stats.get_stats()),
         }
         deadline = self.crawler.settings.getfloat("STORE_BATCH_TIMEOUT", RUN_END_DEADLINE)
+        database_gone = False
         try:
             if self.run_id is not None:
                 await asyncio.to_thread(
@@ -312,13 +313,14 @@ class CrawlRunRecorder:
             if not is_outage(exc):
                 _log_failure("could not record the end of the crawl run", exc)
             else:
+                database_gone = True
                 self._spool_end(values, exc)
         else:
             if self.run_id is not None:
                 logger.info("crawl run %d %s (%s)", self.run_id, status, reason)
         finally:
             if self.lock is not None:
-                await asyncio.to_thread(self._release_lock)
+                await asyncio.to_thread(self._release_lock, not database_gone)
         pending = int(stats.get(SPOOLED_PENDING_STAT) or 0)
         if pending:
             logger.warning(
@@ -329,9 +331,14 @@ class CrawlRunRecorder:
                 spool_dir(),
             )
 
-    def _release_lock(self) -> None:
+    def _release_lock(self, wait: bool) -> None:
         lock, self.lock = self.lock, None
         if lock is None:
+            return
+        if not wait:
+            # The database just did not answer: closing our connection (at the latest when
+            # the process ends) releases the lock; do not hold the crawl's end for it.
+            threading.Thread(target=lock.release, name="akhbar-lock-close", daemon=True).start()
             return
         try:
             run_bounded(lock.release, timeout=LOCK_RELEASE_DEADLINE, what="releasing the lock")

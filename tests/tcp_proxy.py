@@ -15,7 +15,8 @@ import threading
 
 
 class FreezableProxy:
-    """Forwards ``127.0.0.1:<port>`` to ``target``; ``freeze()``, ``thaw()``, ``close()``."""
+    """Forwards ``127.0.0.1:<port>`` to ``target``; ``freeze()``, ``thaw()``, ``drop()``,
+    ``close()``."""
 
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
@@ -41,6 +42,18 @@ class FreezableProxy:
     @property
     def frozen(self) -> bool:
         return not self._running.is_set()
+
+    def drop(self) -> None:
+        """End every proxied connection (both peers see EOF), then forward again: a frozen
+        link that finally breaks. New connections are served as before."""
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            # Shut down, not closed here: a pipe thread may still be using it; it returns
+            # at the EOF and the socket is closed when the last reference goes.
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self.thaw()
 
     def close(self) -> None:
         """Close every socket (the frozen connections end with a reset or EOF)."""
