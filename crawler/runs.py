@@ -50,8 +50,10 @@ LOCK_CHECK_SECONDS = 10.0
 LOCK_CHECK_DEADLINE = 60.0
 # Giving the lock back at close: a silent database releases it when our connection ends.
 LOCK_RELEASE_DEADLINE = 5.0
-# STORE_BATCH_TIMEOUT's default, also the bound on writing the run's end (pipelines.store).
+# STORE_BATCH_TIMEOUT's default, also the bound on writing the run's end (pipelines.store);
+# an interrupted crawl waits at most the shorter one.
 RUN_END_DEADLINE = 60.0
+INTERRUPTED_RUN_END_DEADLINE = 5.0
 
 # Reasons Scrapy gives for a crawl that stopped at a limit it was asked to respect.
 NORMAL_REASONS = frozenset(
@@ -298,6 +300,8 @@ class CrawlRunRecorder:
             "stats": json_safe(self.crawler.stats.get_stats()),
         }
         deadline = self.crawler.settings.getfloat("STORE_BATCH_TIMEOUT", RUN_END_DEADLINE)
+        if status == "interrupted" and deadline > 0:
+            deadline = min(deadline, INTERRUPTED_RUN_END_DEADLINE)
         database_gone = False
         try:
             if self.run_id is not None:

@@ -57,6 +57,8 @@ MAX_QUEUED_BATCHES = 2
 BATCH_TIMEOUT = 60.0
 # At close, beyond one batch timeout per batch still waiting, before the rest is spooled.
 CLOSE_MARGIN = 10.0
+# The batch bound once the crawl is interrupted (Ctrl-C, SIGTERM): stop within seconds.
+INTERRUPTED_BATCH_TIMEOUT = 5.0
 # How often a waiting process_item looks whether the crawl is closing.
 BACK_PRESSURE_POLL = 0.5
 
@@ -103,6 +105,8 @@ class BatchWriter:
         # Set at close (from another thread): no more retries or backoff; once the database
         # is down, every batch left is spooled at once.
         self.closing = threading.Event()
+        # Set when the crawl is interrupted: the bound shrinks to INTERRUPTED_BATCH_TIMEOUT.
+        self.interrupted = threading.Event()
         self.engine: Engine | None = None
         self.target: str | None = None  # masked URL, once known; written into spool files
         self.down = False  # the last attempt failed: try once, then spool at once
@@ -166,11 +170,17 @@ class BatchWriter:
         return run_bounded(
             fn,
             *args,
-            timeout=self.batch_timeout,
+            timeout=self.attempt_timeout,
             what=what,
             on_timeout=self._sever,
             last_progress=lambda: self._answered,
         )
+
+    def attempt_timeout(self) -> float:
+        """The bound of one attempt now: shorter once the crawl is interrupted."""
+        if self.interrupted.is_set() and self.batch_timeout > 0:
+            return min(self.batch_timeout, INTERRUPTED_BATCH_TIMEOUT)
+        return self.batch_timeout
 
     def _sever(self) -> None:
         from crawler.db.session import sever
@@ -442,6 +452,7 @@ class StorePipeline:
         self._batches: dict[asyncio.Future[Counter[str]], tuple[list[Observation], Any]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._watch: asyncio.Task[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -462,6 +473,20 @@ class StorePipeline:
         future = self._loop.run_in_executor(self._executor, self.writer.replay_at_start)
         self._queued.append(future)
         future.add_done_callback(self._written)
+        self._watch = asyncio.ensure_future(self._watch_interrupt())
+
+    async def _watch_interrupt(self) -> None:
+        """Tell the writer at once when the crawl is interrupted, not only at close_spider:
+        Scrapy closes the pipelines only after every item in flight is through them, and
+        those may be waiting behind batches the writer would still try one by one."""
+        engine = self.crawler.engine
+        while engine is not None and not engine.running:  # the pipelines open before it runs
+            await asyncio.sleep(BACK_PRESSURE_POLL)
+        while not self._interrupted():
+            await asyncio.sleep(BACK_PRESSURE_POLL)
+        if self.writer is not None:
+            self.writer.closing.set()
+            self.writer.interrupted.set()
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, OBSERVATION_TYPES):
@@ -486,16 +511,28 @@ class StorePipeline:
             return False
         # Scrapy has no "closing" signal before the pipelines close; its slot says so.
         slot = getattr(engine, "_slot", None)
-        return not engine.running or getattr(slot, "closing", None) is not None
+        return self._interrupted() or getattr(slot, "closing", None) is not None
+
+    def _interrupted(self) -> bool:
+        # Ctrl-C and SIGTERM stop the engine (engine.stop_async) before closing the spider.
+        engine = self.crawler.engine
+        return engine is not None and not engine.running
 
     async def close_spider(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         if self.writer is not None:
             self.writer.closing.set()
+            if self._interrupted():
+                self.writer.interrupted.set()
         self._flush()
         if self._queued:
             # Each batch left gets at most one bounded attempt (none once the database is
             # down), so this is a bound the writer keeps unless something is badly wrong.
-            bound = self.batch_timeout * len(self._queued) + CLOSE_MARGIN
+            per_batch = (
+                self.writer.attempt_timeout() if self.writer is not None else self.batch_timeout
+            )
+            bound = per_batch * len(self._queued) + CLOSE_MARGIN
             await asyncio.wait(
                 list(self._queued), timeout=bound if self.batch_timeout > 0 else None
             )

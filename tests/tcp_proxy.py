@@ -43,6 +43,16 @@ class FreezableProxy:
     def frozen(self) -> bool:
         return not self._running.is_set()
 
+    def holding(self) -> bool:
+        """Whether a peer sent something the frozen proxy has not forwarded (someone waits)."""
+        with self._lock:
+            sockets = [s for s in self._sockets if s.fileno() >= 0]
+        try:
+            readable, _, _ = select.select(sockets, [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return bool(readable)
+
     def drop(self) -> None:
         """End every proxied connection (both peers see EOF), then forward again: a frozen
         link that finally breaks. New connections are served as before."""

@@ -81,7 +81,7 @@ SEVER_GRACE = 2.0
 def run_bounded(
     fn: Callable[..., T],
     *args: Any,
-    timeout: float,
+    timeout: float | Callable[[], float],
     what: str,
     on_timeout: Callable[[], object] | None = None,
     last_progress: Callable[[], float] | None = None,
@@ -92,9 +92,12 @@ def run_bounded(
     Then ``on_timeout()`` runs (typically :func:`sever` of the work's engine, so the work
     fails at once and its connections are replaced) and DatabaseTimeout is raised; work that still does not end
     is abandoned, and being a daemon thread it never holds up the process's exit. Whatever
-    it commits later must be harmless to commit twice. ``timeout`` <= 0: no bound.
+    it commits later must be harmless to commit twice. ``timeout`` may be a function, read
+    again every second (a bound that shortens when the caller is asked to stop); <= 0 at
+    the start: no bound.
     """
-    if timeout <= 0:
+    limit = timeout() if callable(timeout) else timeout
+    if limit <= 0:
         return fn(*args)
     started = time.monotonic()
     outcome: dict[str, Any] = {}
@@ -109,15 +112,16 @@ def run_bounded(
             done.set()
 
     threading.Thread(target=run, name="akhbar-db-bounded", daemon=True).start()
-    while not done.wait(min(1.0, timeout)):
+    while not done.wait(min(1.0, limit)):
+        limit = timeout() if callable(timeout) else timeout
         since = max(started, last_progress()) if last_progress is not None else started
-        if time.monotonic() - since > timeout:
+        if time.monotonic() - since > limit:
             if on_timeout is not None:
                 on_timeout()
             done.wait(SEVER_GRACE)
             if "value" in outcome:  # it finished right at the bound
                 return outcome["value"]
-            raise DatabaseTimeout(f"no answer from the database in {timeout:g} s ({what})")
+            raise DatabaseTimeout(f"no answer from the database in {limit:g} s ({what})")
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
