@@ -4,8 +4,8 @@ Items are buffered and flushed when ``STORE_BATCH_SIZE`` of them are waiting or
 ``STORE_BATCH_SECONDS`` after the first one arrived (a timer, so a slow crawl still writes),
 and at close. Database work is blocking (psycopg), so it runs on one writer thread, one
 batch at a time and in order; the crawl keeps downloading meanwhile. At most two batches
-wait for the writer, after that ``process_item`` waits too (back-pressure instead of an
-unbounded queue while the database is slow or down).
+wait for the writer (flushed full or by the timer), after that ``process_item`` waits too
+(back-pressure instead of an unbounded queue while the database is slow or down).
 
 Outages: a batch that hits a connection error is retried with backoff
 (``STORE_RETRY_TIMES``, first delay ``STORE_RETRY_DELAY`` seconds, doubling); if the database
@@ -16,12 +16,33 @@ crawl's first batch replays whatever is still there, and a crawl that ends with
 observations still spooled says so (``store/spooled_pending``, run status ``spooled``). Recording is idempotent, so a batch that was
 committed but not yet deleted from the spool is harmless when replayed again.
 
+A database that stops answering (a stopped server process, a stalled proxy or network:
+no error ever comes) is an outage too. Every pooled connection has libpq keepalives,
+``tcp_user_timeout`` and server-side statement and idle-in-transaction timeouts
+(crawler.db.session.connect_args), but a peer whose kernel still acknowledges escapes
+them all, so each attempt of the writer is bounded itself: with no transaction committed
+for ``STORE_BATCH_TIMEOUT`` seconds (60) the attempt is given up (DatabaseTimeout: the
+warning says "no answer from the database in 60 s"), the sockets of the writer's own pool
+are shut down so the blocked call fails and the pool reconnects, and the batch is retried
+and spooled like any outage. The attempt runs on a daemon thread, so one that does not
+even notice is abandoned and never holds up the crawl or its exit. Should it commit
+after all, the batch is also in the spool: recording is idempotent, the replay stores
+nothing twice.
+
+Closing never waits unbounded. As soon as the crawl begins to close (Ctrl-C, SIGTERM, a
+lost lock, the end) each batch left gets one attempt, none once the database is down, with the bound
+cut to 5 s when the crawl was interrupted; ``process_item`` stops waiting behind the writer.
+Whatever the writer still has after one bound per batch (plus 10 s) is spooled from here,
+with a warning that says how many observations. (Items a spider yields from ``start()``
+and that wait here when the close begins need Scrapy to look again whether its scraper is
+idle, which Scrapy 2.19 forgets: ``_recheck_scraper_idle``.)
+
 A batch the database *rejects* (not an outage: bad data, a bug) is retried item by item so
 the good ones are stored; the rejected ones go to ``spool/failed/`` and count as
 ``store/errors`` (and make the crawl run "failed").
 
 What is in memory is lost only on a forced stop (a second Ctrl-C, SIGKILL): at most the
-buffer and two queued batches, which the next crawl observes again.
+buffer and the queued batches, which the next crawl observes again.
 """
 
 from __future__ import annotations
@@ -473,20 +494,37 @@ class StorePipeline:
         future = self._loop.run_in_executor(self._executor, self.writer.replay_at_start)
         self._queued.append(future)
         future.add_done_callback(self._written)
-        self._watch = asyncio.ensure_future(self._watch_interrupt())
+        self._watch = asyncio.ensure_future(self._watch_closing())
 
-    async def _watch_interrupt(self) -> None:
-        """Tell the writer at once when the crawl is interrupted, not only at close_spider:
-        Scrapy closes the pipelines only after every item in flight is through them, and
-        those may be waiting behind batches the writer would still try one by one."""
+    async def _watch_closing(self) -> None:
+        """Tell the writer at once when the crawl begins to close (interrupted or not), not
+        only at close_spider: Scrapy closes the pipelines only after every item in flight
+        is through them, and those may be waiting behind batches the writer would still
+        try one by one."""
         engine = self.crawler.engine
         while engine is not None and not engine.running:  # the pipelines open before it runs
             await asyncio.sleep(BACK_PRESSURE_POLL)
-        while not self._interrupted():
+        while not self._crawl_closing():
             await asyncio.sleep(BACK_PRESSURE_POLL)
         if self.writer is not None:
             self.writer.closing.set()
-            self.writer.interrupted.set()
+            if self._interrupted():
+                self.writer.interrupted.set()
+        while True:  # until close_spider cancels this task
+            self._recheck_scraper_idle()
+            await asyncio.sleep(BACK_PRESSURE_POLL)
+
+    def _recheck_scraper_idle(self) -> None:
+        # Scrapy 2.19 does not look again whether its scraper is idle when an item that came
+        # from start() leaves the pipelines (Scraper.start_itemproc_async, unlike items
+        # from responses): one that was waiting here behind the writer when the close began
+        # would hold the close forever. Ask it again, as it does for the others.
+        scraper = getattr(self.crawler.engine, "scraper", None)
+        slot = getattr(scraper, "slot", None)
+        check = getattr(scraper, "_check_if_closing", None)
+        if slot is not None and slot.closing is not None and check is not None:
+            if not slot.closing.called:
+                check()
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, OBSERVATION_TYPES):
@@ -496,13 +534,14 @@ class StorePipeline:
             self._timer = self._loop.call_later(self.batch_seconds, self._flush)
         if len(self._buffer) >= self.batch_size:
             self._flush()
-            # Back-pressure: wait while the writer is behind, but not once the crawl is
-            # closing (Ctrl-C, SIGTERM): close_spider bounds the wait and spools the rest.
-            while not self._crawl_closing():
-                behind = [f for f in self._queued if not f.done()]
-                if len(behind) <= MAX_QUEUED_BATCHES:
-                    break
-                await asyncio.wait([behind[0]], timeout=BACK_PRESSURE_POLL)
+        # Back-pressure (whether the batches were flushed full or by the timer): wait while
+        # the writer is behind, but not once the crawl is closing (Ctrl-C, SIGTERM):
+        # close_spider bounds the wait and spools the rest.
+        while not self._crawl_closing():
+            behind = [f for f in self._queued if not f.done()]
+            if len(behind) <= MAX_QUEUED_BATCHES:
+                break
+            await asyncio.wait([behind[0]], timeout=BACK_PRESSURE_POLL)
         return item
 
     def _crawl_closing(self) -> bool:

@@ -12,16 +12,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 from store_crawl import Gates, finish, run_crawl
 from tcp_proxy import FreezableProxy
+from test_pg_outage import assert_each_stored_once, query, spooled, stored, wait_for
 
 from crawler import spool
 
@@ -58,44 +57,9 @@ def proxied(proxy: FreezableProxy, url: str) -> str:
     )
 
 
-def query(url: str, sql: str):
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql)).one()
-    finally:
-        engine.dispose()
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def stored(url: str) -> int:
-    return query(url, "SELECT count(*) FROM articles")[0]
-
-
-def spooled(home: Path) -> int:
-    return sum(len(spool.load(p).observations) for p in spool.pending(home / "spool"))
-
-
 def crawl_log(stats_out: Path) -> str:
     path = stats_out.parent / f"crawl-{stats_out.stem}.log"
     return path.read_text() if path.exists() else ""
-
-
-def assert_each_stored_once(url: str, n: int) -> None:
-    articles, ids, revisions, max_rev = query(
-        url,
-        "SELECT (SELECT count(*) FROM articles), (SELECT count(DISTINCT external_id) FROM articles),"
-        " (SELECT count(*) FROM article_revisions), (SELECT max(revision_count) FROM articles)",
-    )
-    assert (articles, ids, revisions, max_rev) == (n, n, n, 1)
 
 
 def stopped(proc: subprocess.Popen, stats_out: Path, timeout: float, exit_code: int) -> dict:
@@ -117,22 +81,57 @@ def replay(tmp_path: Path, url: str, home: Path) -> dict:
     return run_crawl(tmp_path, url, settings=FAST, args={"count": 0}, home=home)
 
 
-def test_frozen_to_the_end_spools_and_the_next_crawl_stores_once(fresh_url, proxy, tmp_path):
+def freeze_after(
+    tmp_path: Path, proxy: FreezableProxy, url: str, first: int, settings: dict, args: dict
+) -> tuple[subprocess.Popen, Path, Path]:
+    """A crawl through ``proxy`` whose first ``first`` items are stored before the link
+    freezes; returns the process, its stats file and its AKHBAR_HOME."""
     home = tmp_path / "home"
     gates = Gates(tmp_path / "gates")
-    n = 400
     proc, stats_out = run_crawl(
         tmp_path,
-        proxied(proxy, fresh_url),
-        settings=FAST,
-        args={"count": n, **gates.args(200)},
+        proxied(proxy, url),
+        settings=settings,
+        args={**args, **gates.args(first)},
         home=home,
         background=True,
     )
-    gates.wait(200)
-    wait_for(lambda: stored(fresh_url) == 200, 60, "the first 200 items stored")
+    gates.wait(first)
+    wait_for(lambda: stored(url) == first, 60, f"the first {first} items stored")
     proxy.freeze()
-    gates.open(200)
+    gates.open(first)
+    return proc, stats_out, home
+
+
+def interrupt_then_replay(
+    tmp_path: Path, proxy: FreezableProxy, url: str, settings: dict, waiting_for: Any
+) -> dict:
+    """Ctrl-C a crawl once the frozen link holds it up (``waiting_for(stats_out)``); the
+    crawl must stop within seconds, before the database comes back; after the link breaks
+    and the next crawl replays the spool, every observation that left the pipelines is
+    stored exactly once. Returns the interrupted crawl's stats."""
+    # Slow enough to be still yielding when the signal comes.
+    args = {"count": 5000, "delay": 0.01}
+    proc, stats_out, home = freeze_after(tmp_path, proxy, url, 100, settings, args)
+    wait_for(lambda: waiting_for(stats_out), 60, "the crawl held up by the frozen database")
+    os.kill(proc.pid, signal.SIGINT)
+    first = stopped(proc, stats_out, 45, exit_code=130)
+    assert first["crawl_run/status"] == "interrupted"
+    scraped = first["item_scraped_count"]
+    assert scraped < 5000
+    assert "neither stored nor spooled" not in crawl_log(stats_out)
+    assert stored(url) + spooled(home) >= scraped
+
+    proxy.drop()
+    replay(tmp_path, proxied(proxy, url), home)
+    assert spool.pending(home / "spool") == []
+    assert_each_stored_once(url, scraped)
+    return first
+
+
+def test_frozen_to_the_end_spools_and_the_next_crawl_stores_once(fresh_url, proxy, tmp_path):
+    n = 400
+    proc, stats_out, home = freeze_after(tmp_path, proxy, fresh_url, 200, FAST, {"count": n})
     wait_for(lambda: TIMEOUT_LINE in crawl_log(stats_out), 60, "a warning that names the bound")
     # The crawl goes on, spools what it cannot store and ends: exit status 4.
     first = finish(proc, stats_out, timeout=180, exit_code=4)
@@ -190,63 +189,14 @@ def test_freeze_mid_crawl_then_thaw_is_replayed_by_the_crawl_itself(fresh_url, p
 
 
 def test_sigint_stops_a_crawl_whose_database_froze(fresh_url, proxy, tmp_path):
-    home = tmp_path / "home"
-    gates = Gates(tmp_path / "gates")
-    proc, stats_out = run_crawl(
-        tmp_path,
-        proxied(proxy, fresh_url),
-        settings=FAST,
-        # Slow enough to be still yielding when the signal comes.
-        args={"count": 5000, "delay": 0.01, **gates.args(100)},
-        home=home,
-        background=True,
+    # Interrupted after a batch already gave up on the database.
+    interrupt_then_replay(
+        tmp_path, proxy, fresh_url, FAST, lambda stats_out: TIMEOUT_LINE in crawl_log(stats_out)
     )
-    gates.wait(100)
-    wait_for(lambda: stored(fresh_url) == 100, 60, "the first 100 items stored")
-    proxy.freeze()
-    gates.open(100)
-    wait_for(lambda: TIMEOUT_LINE in crawl_log(stats_out), 60, "a warning that names the bound")
-    os.kill(proc.pid, signal.SIGINT)
-    # Within seconds (one batch bound, the run's end, the lock), not when the database
-    # comes back: the proxy stays frozen.
-    first = stopped(proc, stats_out, 60, exit_code=130)
-    assert first["crawl_run/status"] == "interrupted"
-    scraped = first["item_scraped_count"]
-    assert scraped < 5000
-    assert "neither stored nor spooled" not in crawl_log(stats_out)
-    assert stored(fresh_url) + spooled(home) >= scraped
-
-    proxy.drop()
-    replay(tmp_path, proxied(proxy, fresh_url), home)
-    assert spool.pending(home / "spool") == []
-    # Every observation that left the pipelines is stored, each exactly once.
-    assert_each_stored_once(fresh_url, scraped)
 
 
 def test_sigint_does_not_wait_the_full_batch_bound(fresh_url, proxy, tmp_path):
     # The production bound (60 s per batch, 60 s for the run's end) is too long to wait
     # after Ctrl-C: an interrupted crawl gives each at most a few seconds.
-    home = tmp_path / "home"
-    gates = Gates(tmp_path / "gates")
-    proc, stats_out = run_crawl(
-        tmp_path,
-        proxied(proxy, fresh_url),
-        settings={**FAST, "STORE_BATCH_TIMEOUT": 60},
-        args={"count": 5000, "delay": 0.01, **gates.args(100)},
-        home=home,
-        background=True,
-    )
-    gates.wait(100)
-    wait_for(lambda: stored(fresh_url) == 100, 60, "the first 100 items stored")
-    proxy.freeze()
-    gates.open(100)
-    wait_for(proxy.holding, 30, "the crawl waiting on the frozen database")
-    os.kill(proc.pid, signal.SIGINT)
-    first = stopped(proc, stats_out, 45, exit_code=130)
-    scraped = first["item_scraped_count"]
-    assert "neither stored nor spooled" not in crawl_log(stats_out)
-
-    proxy.drop()
-    replay(tmp_path, proxied(proxy, fresh_url), home)
-    assert spool.pending(home / "spool") == []
-    assert_each_stored_once(fresh_url, scraped)
+    settings = {**FAST, "STORE_BATCH_TIMEOUT": 60}
+    interrupt_then_replay(tmp_path, proxy, fresh_url, settings, lambda _: proxy.holding())
