@@ -40,3 +40,32 @@ def contact_url_is_default() -> bool:
 def spool_dir() -> Path:
     """Items that could not reach the database wait here until the next start."""
     return akhbar_home() / "spool"
+
+
+# Server-side bounds on every database session (crawler.db.session), in seconds.
+DEFAULT_DB_STATEMENT_TIMEOUT = 60.0
+DEFAULT_DB_IDLE_IN_TRANSACTION_TIMEOUT = 120.0
+
+
+def db_statement_timeout() -> float:
+    """``AKHBAR_DB_STATEMENT_TIMEOUT``: the longest one statement may run (0: no limit)."""
+    return _seconds("AKHBAR_DB_STATEMENT_TIMEOUT", DEFAULT_DB_STATEMENT_TIMEOUT)
+
+
+def db_idle_in_transaction_timeout() -> float:
+    """``AKHBAR_DB_IDLE_IN_TRANSACTION_TIMEOUT``: how long the server keeps a transaction
+    its client stopped talking in (0: forever)."""
+    return _seconds("AKHBAR_DB_IDLE_IN_TRANSACTION_TIMEOUT", DEFAULT_DB_IDLE_IN_TRANSACTION_TIMEOUT)
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also refuses nan
+        raise ValueError(f"{name} must be a number of seconds >= 0, not {raw!r}")
+    return value

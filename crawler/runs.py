@@ -33,7 +33,7 @@ from crawler.config import spool_dir
 from crawler.db.embedded import process_exists
 from crawler.db.locks import Holder, SiteLock, lock_holder
 from crawler.db.models import CrawlRun
-from crawler.db.session import is_outage, one_line
+from crawler.db.session import is_outage, one_line, run_bounded
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,12 @@ SKIPPED_LOCKED = "skipped: site locked by another crawl"
 LOCK_CHECK_SECONDS = 10.0
 # A lock check without an answer for this long means the lock's connection is gone.
 LOCK_CHECK_DEADLINE = 60.0
+# Giving the lock back at close: a silent database releases it when our connection ends.
+LOCK_RELEASE_DEADLINE = 5.0
+# STORE_BATCH_TIMEOUT's default, also the bound on writing the run's end (pipelines.store);
+# an interrupted crawl waits at most the shorter one.
+RUN_END_DEADLINE = 60.0
+INTERRUPTED_RUN_END_DEADLINE = 5.0
 
 # Reasons Scrapy gives for a crawl that stopped at a limit it was asked to respect.
 NORMAL_REASONS = frozenset(
@@ -293,21 +299,32 @@ class CrawlRunRecorder:
             "finish_reason": reason,
             "stats": json_safe(self.crawler.stats.get_stats()),
         }
+        deadline = self.crawler.settings.getfloat("STORE_BATCH_TIMEOUT", RUN_END_DEADLINE)
+        if status == "interrupted" and deadline > 0:
+            deadline = min(deadline, INTERRUPTED_RUN_END_DEADLINE)
+        database_gone = False
         try:
             if self.run_id is not None:
-                await asyncio.to_thread(_finish_run, self.run_id, values)
+                await asyncio.to_thread(
+                    run_bounded,
+                    _finish_run,
+                    self.run_id,
+                    values,
+                    timeout=deadline,
+                    what="recording the end of the crawl run",
+                )
         except Exception as exc:
             if not is_outage(exc):
                 _log_failure("could not record the end of the crawl run", exc)
             else:
+                database_gone = True
                 self._spool_end(values, exc)
         else:
             if self.run_id is not None:
                 logger.info("crawl run %d %s (%s)", self.run_id, status, reason)
         finally:
             if self.lock is not None:
-                await asyncio.to_thread(self.lock.release)
-                self.lock = None
+                await asyncio.to_thread(self._release_lock, not database_gone)
         pending = int(stats.get(SPOOLED_PENDING_STAT) or 0)
         if pending:
             logger.warning(
@@ -317,6 +334,20 @@ class CrawlRunRecorder:
                 pending,
                 spool_dir(),
             )
+
+    def _release_lock(self, wait: bool) -> None:
+        lock, self.lock = self.lock, None
+        if lock is None:
+            return
+        if not wait:
+            # The database just did not answer: closing our connection (at the latest when
+            # the process ends) releases the lock; do not hold the crawl's end for it.
+            threading.Thread(target=lock.release, name="akhbar-lock-close", daemon=True).start()
+            return
+        try:
+            run_bounded(lock.release, timeout=LOCK_RELEASE_DEADLINE, what="releasing the lock")
+        except Exception as exc:
+            logger.warning("site lock not released cleanly: %s", one_line(exc))
 
     def _spool_end(self, values: dict[str, Any], exc: BaseException) -> None:
         assert self.run_id is not None

@@ -61,6 +61,9 @@ AKHBAR_LOCK_CHECK_SECONDS = 10.0
 # Store pipeline: one transaction per batch.
 STORE_BATCH_SIZE = 200
 STORE_BATCH_SECONDS = 2.0
+# A database that stops answering (pipelines/store.py): a batch write (or the run's end)
+# with no commit for this many seconds is an outage: retried, then spooled.
+STORE_BATCH_TIMEOUT = 60.0
 
 # scrapy-playwright: only requests with meta={"playwright": True} use the browser.
 PLAYWRIGHT_BROWSER_TYPE = "chromium"

@@ -24,18 +24,13 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
+from crawler.db.session import KEEPALIVES
+
 # The first key of every crawl lock ("akhb"); the second is the site's. Two-key advisory
 # locks never collide with the one-key migration lock.
 LOCK_CLASS = 0x616B6862
-# Keepalives: a silent peer is noticed after idle + interval * count seconds; the user
-# timeout bounds how long unacknowledged data (a check query) may wait.
-KEEPALIVE = {
-    "keepalives": 1,
-    "keepalives_idle": 20,
-    "keepalives_interval": 5,
-    "keepalives_count": 4,
-    "tcp_user_timeout": 40_000,
-}
+# Keepalives and a user timeout: a holder whose host or network dies loses the lock.
+KEEPALIVE = KEEPALIVES
 CONNECT_TIMEOUT = 10
 CHECK_TIMEOUT_MS = 20_000
 

@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import threading
-from collections.abc import Iterator
+import time
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
-from crawler.config import database_url_from_env
+from crawler.config import (
+    database_url_from_env,
+    db_idle_in_transaction_timeout,
+    db_statement_timeout,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -35,15 +42,89 @@ MIGRATION_LOCK_KEY = 0x616B6862_6172_01  # "akhbar" + 1
 # checkout (editable install) and in an installed wheel.
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
+# Opening a connection (and waiting for a free one in a pool) never takes longer.
+CONNECT_TIMEOUT = 10
+# A silent peer is noticed after idle + interval * count seconds of quiet; unacknowledged
+# data may wait tcp_user_timeout milliseconds (the same values as the site lock's).
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 20,
+    "keepalives_interval": 5,
+    "keepalives_count": 4,
+    "tcp_user_timeout": 40_000,
+}
+
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 _engines: dict[str, Engine] = {}
+# The DBAPI connections each engine opened, for sever().
+_sockets: weakref.WeakKeyDictionary[Engine, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
 _engines_lock = threading.Lock()
 _at_head: set[str] = set()
 
 
 class DatabaseError(RuntimeError):
     """An expected failure with a one-line explanation (unreachable server, bad URL...)."""
+
+
+class DatabaseTimeout(DatabaseError):
+    """The database did not answer within a caller's bound (an outage, see is_outage)."""
+
+
+# After a bound expired and the connections were severed, how long the abandoned work may
+# take to notice before the caller moves on without it.
+SEVER_GRACE = 2.0
+
+
+def run_bounded(
+    fn: Callable[..., T],
+    *args: Any,
+    timeout: float | Callable[[], float],
+    what: str,
+    on_timeout: Callable[[], object] | None = None,
+    last_progress: Callable[[], float] | None = None,
+) -> T:
+    """``fn(*args)`` on a daemon thread of its own, given up after ``timeout`` seconds
+    without progress (since the start, or since ``last_progress()``, a monotonic time).
+
+    Then ``on_timeout()`` runs (typically :func:`sever` of the work's engine, so the work
+    fails at once and its connections are replaced) and DatabaseTimeout is raised; work that still does not end
+    is abandoned, and being a daemon thread it never holds up the process's exit. Whatever
+    it commits later must be harmless to commit twice. ``timeout`` may be a function, read
+    again every second (a bound that shortens when the caller is asked to stop); <= 0 at
+    the start: no bound.
+    """
+    limit = timeout() if callable(timeout) else timeout
+    if limit <= 0:
+        return fn(*args)
+    started = time.monotonic()
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["value"] = fn(*args)
+        except BaseException as exc:
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="akhbar-db-bounded", daemon=True).start()
+    while not done.wait(min(1.0, limit)):
+        limit = timeout() if callable(timeout) else timeout
+        since = max(started, last_progress()) if last_progress is not None else started
+        if time.monotonic() - since > limit:
+            if on_timeout is not None:
+                on_timeout()
+            done.wait(SEVER_GRACE)
+            if "value" in outcome:  # it finished right at the bound
+                return outcome["value"]
+            raise DatabaseTimeout(f"no answer from the database in {limit:g} s ({what})")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -109,16 +190,80 @@ def get_engine(url: str | None = None) -> Engine:
     with _engines_lock:
         engine = _engines.get(url)
         if engine is None:
-            engine = create_engine(
-                url,
-                pool_pre_ping=True,  # survive server restarts between batches
-                pool_size=5,
-                max_overflow=10,
-                pool_recycle=1800,
-                connect_args={"application_name": "akhbar", "connect_timeout": 10},
-            )
+            engine = new_engine(url)
             _engines[url] = engine
         return engine
+
+
+def new_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    """An engine of its own (not shared by :func:`get_engine`), for work that may have to
+    :func:`sever` its connections without cutting anyone else's."""
+    engine = create_engine(
+        normalize_url(url),
+        pool_pre_ping=True,  # survive server restarts between batches
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_recycle=1800,
+        pool_timeout=CONNECT_TIMEOUT,
+        connect_args=connect_args(),
+    )
+    sockets: weakref.WeakSet[Any] = weakref.WeakSet()
+    _sockets[engine] = sockets
+    event.listen(engine, "connect", lambda dbapi_conn, _record: sockets.add(dbapi_conn))
+    return engine
+
+
+def connect_args() -> dict[str, Any]:
+    """libpq options of every pooled connection: no wait on the database is unbounded.
+
+    ``connect_timeout`` bounds opening a connection. Keepalives notice a peer that vanished
+    while idle (idle + interval * count seconds), ``tcp_user_timeout`` one that stopped
+    acknowledging what we sent. On the server, ``statement_timeout`` cuts a runaway
+    statement and ``idle_in_transaction_session_timeout`` ends a transaction whose client
+    went silent, releasing its locks. A peer whose kernel still acknowledges but never
+    answers (a stopped process, a stalled proxy) escapes all of these: callers that must not
+    hang bound their work with :func:`sever` (pipelines.store does, per batch).
+    Migrations set their own, longer statement timeout (migrations/env.py).
+    """
+    statement_ms = round(db_statement_timeout() * 1000)
+    idle_ms = round(db_idle_in_transaction_timeout() * 1000)
+    return {
+        "application_name": "akhbar",
+        "connect_timeout": CONNECT_TIMEOUT,
+        **KEEPALIVES,
+        "options": f"-c statement_timeout={statement_ms}"
+        f" -c idle_in_transaction_session_timeout={idle_ms}",
+    }
+
+
+def sever(engine: Engine) -> int:
+    """Shut down the sockets of every connection ``engine`` opened, in use or idle; any
+    thread blocked on one of them gets an OperationalError (an outage) at once, and the
+    pool replaces them. Safe from any thread: sockets are shut down, never closed (a
+    closed descriptor could be reused under the blocked thread). Returns how many."""
+    count = 0
+    for dbapi_conn in list(_sockets.get(engine, ())):
+        if _shut_down(dbapi_conn):
+            count += 1
+    return count
+
+
+def _shut_down(dbapi_conn: Any) -> bool:
+    try:
+        fd = dbapi_conn.fileno()
+    except Exception:  # already closed or broken: nothing to cut
+        return False
+    try:
+        sock = socket.socket(fileno=os.dup(fd))  # a duplicate: closing it leaves fd alone
+    except OSError:
+        return False
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+        return True
+    except OSError:  # not connected any more
+        return False
+    finally:
+        sock.close()
 
 
 def dispose_engines() -> None:
