@@ -274,6 +274,8 @@ def crawl(db: str, replica, home: Path, **kwargs):
 
     result = run_crawl("furatpost", db, replica.proxy_url, home=home, **kwargs)
     assert result.ok, result.log_tail()
+    # The bound for every hostile case: the crawl process stays under 500 MB.
+    assert result.max_rss_kb is not None and result.max_rss_kb < 500 * 1024, result.max_rss_kb
     return result
 
 
