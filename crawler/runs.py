@@ -407,15 +407,16 @@ def _close_abandoned_runs(conn: Any, hostname: str) -> None:
     ).all()
     gone = [run_id for run_id, pid in rows if pid is not None and not process_exists(pid)]
     if gone:
-        conn.execute(
-            update(CrawlRun)
-            .where(CrawlRun.id.in_(gone))
-            .values(
-                status="interrupted",
-                finish_reason="process ended without closing the run",
-                finished_at=datetime.now(UTC),
-            )
-        )
+        mark_interrupted(conn, CrawlRun.id.in_(gone), "process ended without closing the run")
+
+
+def mark_interrupted(conn: Any, which: Any, reason: str) -> None:
+    """End the ``running`` rows matching ``which`` (a SQL condition) as interrupted."""
+    conn.execute(
+        update(CrawlRun)
+        .where(CrawlRun.status == "running", which)
+        .values(status="interrupted", finish_reason=reason, finished_at=datetime.now(UTC))
+    )
 
 
 def _log_failure(what: str, exc: BaseException) -> None:

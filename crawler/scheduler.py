@@ -22,7 +22,6 @@ import shlex
 import signal
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,8 +36,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from tzlocal import get_localzone
 
+from crawler.commands import crawl_command, crawl_environment
 from crawler.config import akhbar_home, database_url_from_env
-from crawler.runs import EXIT_INVALID_ARGUMENTS, EXIT_STATUS
+from crawler.runs import EXIT_INVALID_ARGUMENTS, EXIT_STATUS, mark_interrupted
 
 logger = logging.getLogger(__name__)
 
@@ -139,18 +139,6 @@ def declared_jobs(only: Sequence[str] = ()) -> list[CrawlJob]:
             f"no scheduled spider named {', '.join(unknown)}; scheduled: {', '.join(declared)}"
         )
     return [CrawlJob(name, cron) for name, cron in declared.items() if not only or name in only]
-
-
-def crawl_command(spider: str, args: Sequence[str] = ()) -> list[str]:
-    """``scrapy crawl`` with this interpreter, so the service needs no PATH set-up."""
-    return [sys.executable, "-m", "scrapy", "crawl", spider, *args]
-
-
-def crawl_environment() -> dict[str, str]:
-    import os
-
-    # Settings by module name: works from any working directory and from an installed package.
-    return {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
 
 
 # The running service, for jobs restored from the job store (they are stored by reference
@@ -351,24 +339,14 @@ class CrawlService:
         self._stopped.set()
 
     def _mark_interrupted(self, pid: int) -> None:
-        from sqlalchemy import func, update
-
         from crawler.db.models import CrawlRun
 
         try:
             with self.engine.begin() as conn:
-                conn.execute(
-                    update(CrawlRun)
-                    .where(
-                        CrawlRun.pid == pid,
-                        CrawlRun.hostname == socket.gethostname(),
-                        CrawlRun.status == "running",
-                    )
-                    .values(
-                        status="interrupted",
-                        finish_reason=f"killed by the scheduler after {self.stop_grace:.0f} s",
-                        finished_at=func.now(),
-                    )
+                mark_interrupted(
+                    conn,
+                    (CrawlRun.pid == pid) & (CrawlRun.hostname == socket.gethostname()),
+                    f"killed by the scheduler after {self.stop_grace:.0f} s",
                 )
         except Exception as exc:
             logger.warning("could not mark the killed crawl's run interrupted: %s", exc)

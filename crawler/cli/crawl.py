@@ -28,11 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def crawl_command(args: argparse.Namespace) -> int:
+    from crawler.commands import crawl_command, crawl_environment
+
     # The crawl replaces this process, so signals and the exit status are the crawl's own.
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
-    command = [sys.executable, "-m", "scrapy", "crawl", args.site, *args.scrapy_args]
+    command = crawl_command(args.site, args.scrapy_args)
     sys.stdout.flush()
-    os.execvpe(command[0], command, env)
+    os.execvpe(command[0], command, crawl_environment())
     return 1  # not reached
 
 

@@ -82,13 +82,15 @@ def crawl_env(database_url: str | None, proxy_url: str | None, home: Path) -> di
 def crawl_command(
     spider: str, args: dict[str, str] | None = None, settings: dict[str, Any] | None = None
 ) -> list[str]:
-    """``scrapy crawl SPIDER -s KEY=VALUE... -a NAME=VALUE...`` with this interpreter."""
-    cmd = [sys.executable, "-m", "scrapy", "crawl", spider]
+    """The project's crawl command with ``-s KEY=VALUE...`` and ``-a NAME=VALUE...``."""
+    from crawler.commands import crawl_command as project_crawl
+
+    options: list[str] = []
     for key, value in (settings or {}).items():
-        cmd += ["-s", f"{key}={value}"]
+        options += ["-s", f"{key}={value}"]
     for key, value in (args or {}).items():
-        cmd += ["-a", f"{key}={value}"]
-    return cmd
+        options += ["-a", f"{key}={value}"]
+    return project_crawl(spider, options)
 
 
 def run_crawl(
