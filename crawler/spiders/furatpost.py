@@ -5,8 +5,9 @@ Body paragraphs start with a byline ("فرات بوست / أخبار", "*فرا�
 "المقال التالي" (as seen in public material on the site). Former name: "شبكة ديرالزور تذبح بصمت".
 """
 
+from crawler.discovery import Listing
 from crawler.extract.profile import ExtractionProfile
-from crawler.platforms.wordpress import WordPressSpider
+from crawler.platforms.wordpress import WORDPRESS_SOURCES, WordPressSpider
 
 
 class FuratPostSpider(WordPressSpider):
@@ -18,6 +19,9 @@ class FuratPostSpider(WordPressSpider):
         site_names=("فرات بوست", "الفرات بوست", "مؤسسة الفرات بوست", "Euphrates Post"),
         byline_patterns=(r"\*?\s*(?:ال)?فرات\s*بوست\s*[/–-].{0,40}",),
     )
-    listings = ("/",)  # the home page pages through every post (`/page/N/`)
-    listing_link_css = "article h2.entry-title a, h2.entry-title a, h3.entry-title a"
+    sources = (
+        *WORDPRESS_SOURCES,  # /feed/, REST, sitemaps
+        # Last resort: the home page pages through every post (`/page/N/`, a next link).
+        Listing("/", link_css="article h2.entry-title a, h2.entry-title a, h3.entry-title a"),
+    )
     schedule = "17 */2 * * *"  # every two hours, off the hour
