@@ -15,7 +15,6 @@ gets deletion checks.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -70,13 +69,12 @@ class ListingWalk(Walk):
             return  # a template page past the last one: the walk reached the end
         self.pages_read += 1
         crawl.inc("listing/pages")
-        pattern = crawl.spider.article_url_pattern
         links = listinglib.article_links(
             response.text,
             response.url,
             crawl.spider.allowed_domains,
             link_css=self.source.link_css,
-            article_url=re.compile(pattern) if pattern else None,
+            article_url=crawl.article_url_re,
             timezone=crawl.timezone,
             date_css=self.source.date_css,
         )

@@ -48,7 +48,7 @@ class Discovery:
         self._alt_urls: dict[str, set[str]] = {}  # url_key or "id:N" -> raw URLs seen
         self._alt_paths: set[str] = set()  # cheap_key of every URL in _alt_urls
         self._bounds_warned: set[str] = set()
-        self._article_url_re = (
+        self.article_url_re = (
             re.compile(spider.article_url_pattern) if spider.article_url_pattern else None
         )
         home = urlsplit(spider.base_url).path or "/"
@@ -132,7 +132,7 @@ class Discovery:
         path = urlsplit(url).path
         if path.rstrip("/") == "" or path in self.home_paths:
             return False
-        return self._article_url_re is None or bool(self._article_url_re.search(url))
+        return self.article_url_re is None or bool(self.article_url_re.search(url))
 
     def add(self, candidate: Candidate, *, authoritative: bool = True) -> None:
         """Merge a listed article into this crawl's listing (by id, else by URL identity)."""
@@ -245,6 +245,9 @@ class Discovery:
         if self.decided:
             return
         self.decided = True
+        states = ", ".join(f"{w.source.kind} {w.state}" for w in self.walks)
+        self.set_stat("sources", states)
+        self.logger.info("%s: sources: %s", self.spider.name, states)
         if not self.replaces_feeds():
             for candidate in self.lent:
                 self.add(candidate, authoritative=False)

@@ -78,6 +78,19 @@ class Walk:
         return None
 
     @property
+    def state(self) -> str:
+        """How the walk ended, for the log and ``spider/sources``."""
+        if not self.started:
+            return "not_asked"
+        if self.pending:
+            return "running"
+        if self.cut:
+            return "incomplete"
+        if self.spoiled or not self.answered:
+            return "unavailable"  # refused, failed, or nothing to read
+        return "complete" if self.exhaustive else "stopped_early"
+
+    @property
     def vouches(self) -> bool:
         """Listed every article the site has, in full: deletion checks may run."""
         return self.source.authoritative and self.answered and self.exhaustive and not self.cut
