@@ -53,33 +53,36 @@ class KnownIndex:
         id_from_url: Callable[[str], str | None] | None = None,
     ) -> None:
         self.articles: list[KnownArticle] = list(known)
-        self.by_id: dict[str, KnownArticle] = {}
-        self.by_key: dict[str, KnownArticle] = {}
+        self._by_id: dict[str, KnownArticle] = {}
+        self._by_key: dict[str, KnownArticle] = {}
         self._id_from_url = id_from_url  # the site's article id in a URL (?p=ID), if any
         for article in self.articles:
             if article.external_id:
-                self.by_id[article.external_id] = article
-            self.by_key[url_key(article.canonical_url)] = article
+                self._by_id[article.external_id] = article
+            self._by_key[url_key(article.canonical_url)] = article
         for article in self.articles:  # old slugs, shortlinks, feed links: after canonical URLs
             for key in article.url_keys:
-                self.by_key.setdefault(key, article)
+                self._by_key.setdefault(key, article)
 
     def __len__(self) -> int:
         return len(self.articles)
 
+    def by_external_id(self, external_id: str) -> KnownArticle | None:
+        return self._by_id.get(external_id)
+
     def knows_url(self, url: str) -> bool:
-        return url_key(url) in self.by_key
+        return url_key(url) in self._by_key
 
     def match(self, candidate: Candidate) -> KnownArticle | None:
         if candidate.external_id:
-            article = self.by_id.get(candidate.external_id)
+            article = self._by_id.get(candidate.external_id)
             if article is not None:
                 return article
         for url in (candidate.url, *sorted(candidate.urls)):
-            article = self.by_key.get(url_key(url))
+            article = self._by_key.get(url_key(url))
             if article is None:
                 ext = self._id_from_url(url) if self._id_from_url else None
-                article = self.by_id.get(ext) if ext else None
+                article = self._by_id.get(ext) if ext else None
             if article is not None:
                 return article
         return None

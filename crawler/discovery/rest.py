@@ -271,7 +271,7 @@ class RestWalk(Walk):
         """The article in the post at JSON pointer ``entry`` of the REST response ``fetch``."""
         crawl, spider = self.crawl, self.spider
         post_id = str(post["id"])
-        known = crawl.known.by_id.get(post_id)
+        known = crawl.known.by_external_id(post_id)
         if known is not None:
             crawl.listed_ids.add(known.article_id)
         modified = parse_gmt(post.get("modified_gmt"))
