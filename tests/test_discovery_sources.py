@@ -19,11 +19,11 @@ from crawl_harness import CrawlResult, run_crawl
 from sqlalchemy import text
 
 from crawler.db.revisions import KnownArticle
-from crawler.db.session import get_engine
+from crawler.db.session import new_engine
 from crawler.discovery import Candidate, Edition, KnownIndex, decide
 from crawler.discovery.editions import edition_of
 from crawler.platforms import feeds, listings, sitemaps
-from crawler.replica.plain import HOST, PER_PAGE, SPIDER_MODULES, PlainSite
+from crawler.replica.plain import HOST, NEWS_SITEMAP, PER_PAGE, SPIDER_MODULES, PlainSite
 from crawler.replica.server import Replica
 from crawler.replica.wordpress import WordPressSite
 
@@ -147,8 +147,13 @@ def crawl(spider: str, db: str, replica: Replica, home: Path, **kwargs: Any) -> 
 
 
 def rows(db: str, sql: str, **params: Any) -> list[Any]:
-    with get_engine(db).connect() as conn:
-        return list(conn.execute(text(sql), params))
+    # An engine of its own, closed after: the shared server has other suites' connections.
+    engine = new_engine(db, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql), params))
+    finally:
+        engine.dispose()
 
 
 def stored_urls(db: str) -> set[str]:
@@ -240,6 +245,25 @@ def test_windows_1256_feeds(make_database, tmp_path):
         )
         assert tracked[0][0] == len(site.arabic())  # the feed's spelling is kept
         assert result.stat("spider/deletion/checked") == 0  # feeds vouch for nothing
+
+
+@pytest.mark.slow
+def test_a_google_news_sitemap_lends_recent_articles_and_vouches_for_nothing(
+    make_database, tmp_path
+):
+    db = make_database()
+    site = PlainSite()
+    newest = [a.id for a in site.arabic()[:NEWS_SITEMAP]]
+    with Replica([site]) as replica:
+        first = crawl("plain_news", db, replica, tmp_path)
+        assert first.ok, first.log_tail()
+        assert stored_urls(db) == {site.url(i) for i in newest}
+        site.delete(newest[0])  # gone from the news sitemap, and from the site
+        second = crawl("plain_news", db, replica, tmp_path)
+        assert second.ok, second.log_tail()
+        # Its publication dates are no lastmod: the rest are asked conditionally (304).
+        assert second.stat("spider/not_modified") == NEWS_SITEMAP - 1
+        assert second.stat("spider/deletion/checked") == 0 and removed(db) == set()
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ English edition under ``/en/``. Served by ``Replica([PlainSite()])`` like any re
     /news/article/{id}/{slug}/      the article (ETag-less; Last-Modified and 304)
     /en/news/article/{id}/{slug}/   an English edition article (no lang markup)
     /sitemap.xml            every article of both editions, with lastmod
+    /news-sitemap.xml       Google News: the NEWS_SITEMAP newest, publication dates only
     /feed-http.xml          windows-1256, charset only in the HTTP header
     /feed-xml.xml           windows-1256, encoding only in the XML declaration
     /feed-mislabelled.xml   windows-1256 bytes served as charset=UTF-8 (a site's mistake)
@@ -26,12 +27,13 @@ from email.utils import parsedate_to_datetime
 from html import escape
 from urllib.parse import quote
 
-from crawler.discovery import Edition, Feed, Listing, Sitemaps
+from crawler.discovery import Edition, Feed, Listing, NewsSitemap, Sitemaps
 from crawler.platforms.news import NewsSpider
 from crawler.replica.messages import Request, Response, html, http_date
 
 HOST = "akhbar-plain.example"
 PER_PAGE = 5
+NEWS_SITEMAP = 3  # articles a Google News sitemap lists (the last two days', on a real site)
 SPIDER_MODULES = "crawler.spiders,crawler.replica.plain"
 BASE_TIME = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 WORDS = (
@@ -129,6 +131,8 @@ class PlainSite:
             return Response(200, body.encode(), [("Content-Type", "text/plain")])
         if path == "/sitemap.xml":
             return self.sitemap()
+        if path == "/news-sitemap.xml":
+            return self.news_sitemap()
         if path in FEEDS:
             return self.feed(path)
         if path == "/" or path.startswith("/news/articles/"):
@@ -191,6 +195,21 @@ class PlainSite:
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>'
             f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'
+        )
+        return Response(200, body.encode(), [("Content-Type", "application/xml; charset=UTF-8")])
+
+    def news_sitemap(self) -> Response:
+        entries = "".join(
+            f"<url><loc>https://{self.host}{quote(a.path)}</loc><news:news><news:publication>"
+            "<news:name>أخبار تجريبية</news:name><news:language>ar</news:language>"
+            f"</news:publication><news:publication_date>{a.published.isoformat()}"
+            f"</news:publication_date><news:title>{escape(a.title)}</news:title></news:news></url>"
+            for a in self.arabic()[:NEWS_SITEMAP]
+        )
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+            f' xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{entries}</urlset>'
         )
         return Response(200, body.encode(), [("Content-Type", "application/xml; charset=UTF-8")])
 
@@ -257,6 +276,13 @@ class PlainFeedsSpider(PlainOutlet):
     )
 
 
+class PlainNewsSitemapSpider(PlainOutlet):
+    """Only a Google News sitemap: recent articles, never a complete listing."""
+
+    name = "plain_news"
+    sources = (NewsSitemap(),)
+
+
 class PlainSitemapSpider(PlainOutlet):
     """Sitemaps from robots.txt; the Arabic edition only (``/en/`` is not crawled)."""
 
@@ -274,6 +300,7 @@ PLAIN_SPIDERS = (
     PlainListingSpider,
     PlainPagerSpider,
     PlainFeedsSpider,
+    PlainNewsSitemapSpider,
     PlainSitemapSpider,
     PlainEditionsSpider,
 )
