@@ -169,7 +169,8 @@ class NewsSpider(scrapy.Spider):
     # Where articles are listed, in order (crawler.discovery): feeds lend URLs first, then
     # the first of the others that lists anything (REST, sitemaps, HTML listings).
     sources: ClassVar[tuple[Source, ...]] = (Sitemaps(),)
-    # The language editions crawled; empty: one, at the base URL, in site_info.language.
+    # The language editions crawled; empty: the whole site in site_info.language, except
+    # paths under another language's prefix (/en/, /ru/).
     editions: ClassVar[tuple[Edition, ...]] = ()
     article_url_pattern: ClassVar[str | None] = None  # regex every article URL matches
     schedule: ClassVar[str | None] = None  # cron expression for the scheduler
@@ -236,8 +237,7 @@ class NewsSpider(scrapy.Spider):
     def edition_of(self, url: str) -> Edition | None:
         """The declared edition a URL of the site belongs to (None: an undeclared one)."""
         language = self.site_info.language if hasattr(self, "site_info") else "ar"
-        home = urlsplit(self.base_url).path or "/"
-        return edition_of(url, self.editions or (Edition(language, home),))
+        return edition_of(url, self.editions or (Edition(language, "/"),))
 
     def tick(self, count: int = 1) -> None:
         self.progress.done += count
