@@ -27,7 +27,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
 from scrapy import Request, signals
@@ -35,6 +35,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.extensions.throttle import AutoThrottle
 from scrapy.http.request import NO_CALLBACK
 from scrapy.robotstxt import ProtegoRobotParser
+from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
 
 if TYPE_CHECKING:
@@ -143,11 +144,18 @@ class PolitenessMiddleware:
         self.min_delay = settings.getfloat("DOWNLOAD_DELAY")
         self._robots: dict[str, _Robots | asyncio.Future[_Robots]] = {}
         self.proxy: str | None = None
+        self.proxy_error: str | None = None
+        self._refused = False
         spider = crawler.spider
         politeness: Politeness | None = getattr(spider, "politeness", None)
         if politeness is not None and politeness.proxy_env:
-            self.proxy = politeness.proxy_url()
             name = getattr(spider, "name", "?")
+            try:
+                self.proxy = politeness.proxy_url()
+            except ValueError as exc:
+                # Never crawl direct instead: the site may block us, or the operator may
+                # not want to be seen. Nothing is fetched; the run fails with this line.
+                self.proxy_error = f"{name}: {exc}; nothing crawled"
             if self.proxy:
                 logger.info(
                     "%s: every request through the proxy in $%s (%s)",
@@ -155,14 +163,26 @@ class PolitenessMiddleware:
                     politeness.proxy_env,
                     proxy_address(self.proxy),
                 )
-            else:
+            elif not self.proxy_error:
                 logger.info("%s: $%s is not set; crawling directly", name, politeness.proxy_env)
+
+    def _refuse(self, request: Request) -> NoReturn:
+        """A declared proxy that is unusable: the first request closes the crawl (its run
+        recorded as failed), every request is dropped."""
+        if not self._refused:
+            self._refused = True
+            logger.error(self.proxy_error)
+            assert self.crawler.engine is not None
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="proxy_invalid"))
+        raise IgnoreRequest(self.proxy_error)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PolitenessMiddleware:
         return cls(crawler)
 
     async def process_request(self, request: Request) -> Response | None:
+        if self.proxy_error:
+            self._refuse(request)
         if self.proxy and "proxy" not in request.meta:
             request.meta["proxy"] = self.proxy
             self.stats.inc_value("politeness/proxied")

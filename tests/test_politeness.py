@@ -181,5 +181,16 @@ def test_declared_proxy_carries_every_request(make_database, tmp_path, monkeypat
             assert f"${PROXY_ENV} is not set; crawling directly" in direct.log
             assert proxy.connections == connections and replica.tunnels > tunnels
             assert not direct.stat("politeness/proxied")
+
+            # A proxy URL that is not one: nothing is fetched (never direct instead).
+            monkeypatch.setenv(PROXY_ENV, "archivist:s3cret@127.0.0.1")
+            replica.requests.clear()
+            bad = run_crawl(
+                "furatpost_proxied", db, replica.proxy_url, home=tmp_path, settings=modules
+            )
+            assert bad.returncode == 1 and bad.status == "failed", bad.log_tail()
+            assert bad.stats["finish_reason"] == "proxy_invalid"
+            assert f"${PROXY_ENV} is not a proxy URL like http://host:port" in bad.log
+            assert replica.requests == [] and "s3cret" not in bad.log
         finally:
             proxy.close()
