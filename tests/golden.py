@@ -31,7 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.extract.page import NotAnArticle, extract_article
+from crawler.errors import NotAnArticle
+from crawler.extract.page import extract_article
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile, spider_profiles
 from crawler.extract.text import join_paragraphs
 

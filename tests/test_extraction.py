@@ -11,8 +11,9 @@ import lxml.html
 import pytest
 from golden import Case, derive, discover, profile_for_spider
 
+from crawler.errors import NotAnArticle
 from crawler.extract.html import sanitize_html
-from crawler.extract.page import FIELDS, NotAnArticle, extract_article
+from crawler.extract.page import FIELDS, extract_article
 from crawler.extract.profile import ExtractionProfile
 from crawler.extract.text import content_hash
 from crawler.extract.wordpress import extract_rest_post

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from golden import FIXTURES, load_case, profile_for_spider
 
+from crawler.errors import NotAnArticle
 from crawler.extract.html import MAX_PAGE_BYTES
-from crawler.extract.page import NotAnArticle, decode_html, extract_article
+from crawler.extract.page import decode_html, extract_article
 from crawler.extract.snapshot import extract_snapshot
 from crawler.extract.wordpress import extract_rest_post
 from crawler.replica.wordpress import WordPressSite

@@ -79,9 +79,9 @@ def read_page(path: Path, limit: int) -> bytes:
 
 def run(args: argparse.Namespace) -> int:
     from crawler.cli import CommandError
+    from crawler.errors import NotAnArticle
     from crawler.extract.dates import parse_iso_datetime
     from crawler.extract.html import MAX_PAGE_BYTES
-    from crawler.extract.page import NotAnArticle
     from crawler.extract.snapshot import extract_snapshot
 
     def unreadable(reason: object) -> CommandError:

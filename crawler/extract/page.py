@@ -34,6 +34,7 @@ from w3lib.encoding import (
     resolve_encoding,
 )
 
+from crawler.errors import NotAnArticle
 from crawler.extract.dates import parse_arabic_datetime
 from crawler.extract.html import (
     MAX_PAGE_BYTES,
@@ -93,21 +94,6 @@ REVISION_FIELDS = (
     "language",
 )
 FIELDS = (*REVISION_FIELDS, "canonical_url", "external_id")
-
-
-class NotAnArticle(Exception):
-    """The page is not an article; ``reason`` is one short word.
-
-    Pages: ``challenge`` (bot protection), ``redirect_stub``, ``error_page`` (404 page, also
-    served with 200), ``login``, ``listing`` (home, category, tag, search, archive pages),
-    ``empty_page``, ``no_title``, ``empty_body``, ``short_body``. REST posts:
-    ``not_published``, ``protected``, ``no_link`` and the body reasons.
-    """
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
 
 
 @dataclass(slots=True)
@@ -936,7 +922,6 @@ __all__ = [
     "FIELDS",
     "REVISION_FIELDS",
     "ExtractedArticle",
-    "NotAnArticle",
     "decode_html",
     "extract_article",
     "inline_text",

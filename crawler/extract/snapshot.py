@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from crawler.extract.page import ExtractedArticle, NotAnArticle, extract_article
+from crawler.errors import NotAnArticle
+from crawler.extract.page import ExtractedArticle, extract_article
 from crawler.extract.profile import profile_for
 from crawler.extract.wordpress import extract_rest_post
 

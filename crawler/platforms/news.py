@@ -48,6 +48,7 @@ from twisted.python.failure import Failure
 
 from crawler.arguments import SpiderArgument, check_arguments, parse_flag
 from crawler.db.revisions import KnownArticle, SiteInfo
+from crawler.errors import NotAnArticle
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
 from crawler.extract.urls import same_site, url_key
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch
@@ -365,7 +366,8 @@ class NewsSpider(scrapy.Spider):
         """What the archive knows of this site. Without it a crawl would fetch the whole
         archive again, so a database lost since the start gate (crawler.runs) stops it."""
         from crawler.db import revisions
-        from crawler.db.session import ensure_schema, get_engine, is_outage, one_line
+        from crawler.db.session import ensure_schema, get_engine
+        from crawler.errors import is_outage, one_line
 
         try:
             ensure_schema()
@@ -952,16 +954,8 @@ class NewsSpider(scrapy.Spider):
             return
         try:
             item = self.extract_page(response, fetched_at)
-        except Exception as exc:
-            from crawler.extract.page import NotAnArticle  # loaded by the extraction anyway
-
-            # Only a page property has a reason; any other exception (a UnicodeError has a
-            # ``.reason`` too) is a bug, logged with its traceback.
-            reason = exc.reason if isinstance(exc, NotAnArticle) else None
-            if reason is None:  # a bug, not a page property: count it, keep crawling
-                self.logger.exception("extraction failed for %s", response.url)
-                self.inc("errors")
-                return
+        except NotAnArticle as exc:
+            reason = exc.reason
             if reason == "challenge":
                 self.inc("blocked")
             elif known is not None and self.is_soft_404(response, reason):
@@ -969,6 +963,12 @@ class NewsSpider(scrapy.Spider):
                 return
             self.inc(f"not_article/{reason}")
             self.logger.info("not an article (%s): %s", reason, response.url)
+            return
+        except Exception:
+            # Any other exception is a bug, not a page property (a UnicodeDecodeError has a
+            # ``.reason`` too): its traceback, counted, and the crawl goes on.
+            self.logger.exception("extraction failed for %s", response.url)
+            self.inc("errors")
             return
         if not self.own_url(item.canonical_url):
             # A syndicated copy names its original as canonical; the page is still what
