@@ -24,6 +24,7 @@ from typing import Any, Self
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from crawler.extract.text import content_hash
 from crawler.extract.urls import url_key
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen
 
@@ -78,7 +79,7 @@ class DedupePipeline:
         keys = list(dict.fromkeys(url_key(u) for u in urls))
         article = self._find(item, keys)
         if article is None:
-            article = _Article(item.external_id, item.content_hash(), set(urls))
+            article = _Article(item.external_id, content_hash(**item.hashed_fields()), set(urls))
             self._remember(item, article, keys)
             return item
         new_urls = [u for u in urls if u not in article.urls]
@@ -93,7 +94,7 @@ class DedupePipeline:
             article.external_id = item.external_id
         self._remember(item, article, keys)
         self.stats.inc_value("dedupe/merged_urls", len(new_urls))
-        if item.content_hash() != article.digest:
+        if content_hash(**item.hashed_fields()) != article.digest:
             self.stats.inc_value("dedupe/content_differs")
         return item
 

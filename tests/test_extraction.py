@@ -17,6 +17,7 @@ from crawler.extract.page import FIELDS, extract_article
 from crawler.extract.profile import ExtractionProfile
 from crawler.extract.text import content_hash
 from crawler.extract.wordpress import extract_rest_post
+from crawler.items import HASHED_FIELDS
 
 CASES = discover()
 FETCHED = datetime(2026, 11, 25, tzinfo=UTC)
@@ -130,9 +131,8 @@ def test_rest_and_page_give_the_same_revision_fields():
             assert getattr(rest, name) == getattr(page, name), (article.id, name)
         assert rest.published_at == page.published_at and rest.modified_at == page.modified_at
         assert rest.published_at.utcoffset().total_seconds() == 0
-        keys = ("title", "subtitle", "body_text", "authors", "published_at", "section", "tags")
-        assert content_hash(**{k: getattr(rest, k) for k in keys}) == content_hash(
-            **{k: getattr(page, k) for k in keys}
+        assert content_hash(**{k: getattr(rest, k) for k in HASHED_FIELDS}) == content_hash(
+            **{k: getattr(page, k) for k in HASHED_FIELDS}
         )
         assert f"https://{site.host}/?p={article.id}" in rest.urls
 

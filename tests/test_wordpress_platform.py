@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from scrapy.http import HtmlResponse, TextResponse
 
-from crawler.db.revisions import KnownArticle, SiteInfo
-from crawler.items import Fetch
+from crawler.items import Fetch, KnownArticle, SiteInfo
 from crawler.middlewares import is_challenge, retry_after_seconds
 from crawler.platforms import feeds, listings, sitemaps
 from crawler.platforms.news import Candidate, fetch_of, parse_since

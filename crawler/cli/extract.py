@@ -19,6 +19,8 @@ import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
+from crawler.items import REVISION_FIELDS
+
 NOT_AN_ARTICLE = 2
 UNREADABLE = 3  # the file cannot be read (missing, no permission, broken gzip, not text)
 # Extraction's reasons that say the input is no page at all rather than a page without an
@@ -28,8 +30,6 @@ UNREADABLE_REASONS = frozenset({"undecodable", "too_large"})
 
 def output_keys() -> tuple[str, ...]:
     """The printed keys, in order: the ``article_revisions`` columns, then site and identity."""
-    from crawler.extract.page import REVISION_FIELDS  # not at import: every command loads this
-
     return (*REVISION_FIELDS, "site", "canonical_url", "external_id")
 
 

@@ -48,13 +48,24 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
 from crawler.db.models import Article, ArticleRevision, ArticleUrl, Site
 from crawler.db.models import Fetch as FetchRow
 from crawler.db.schedule import next_check_at
+from crawler.extract.text import content_hash
 from crawler.extract.urls import url_key
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch, Observation
+from crawler.items import (
+    REVISION_FIELDS,
+    ArticleGone,
+    ArticleItem,
+    ArticleSeen,
+    Fetch,
+    KnownArticle,
+    Observation,
+    SiteInfo,
+)
 
 sites_t = Site.__table__
 articles_t = Article.__table__
@@ -65,14 +76,6 @@ GONE_STATUSES = frozenset({404, 410, 200})  # 200 = a recognised soft 404
 ZSTD_LEVEL = 3
 LOCK_NAMESPACE = 0x616B0000  # "ak": first int4 of record()'s advisory locks, plus site id
 LOCK_BUCKETS = 128
-
-
-@dataclass(frozen=True, slots=True)
-class SiteInfo:
-    slug: str
-    name: str
-    base_url: str
-    language: str = "ar"
 
 
 @dataclass(slots=True)
@@ -90,23 +93,6 @@ class RecordStats:
 
     def as_stats(self, prefix: str = "store/") -> dict[str, int]:
         return {prefix + k: v for k, v in asdict(self).items() if v}
-
-
-@dataclass(frozen=True, slots=True)
-class KnownArticle:
-    article_id: int
-    external_id: str | None
-    canonical_url: str
-    modified_at: datetime | None  # of the current revision, as the site declared it
-    last_checked_at: datetime
-    removed_at: datetime | None
-    # url_key of every URL the article was seen under (old slugs, shortlinks, feed links):
-    # a listing naming any of them names this article.
-    url_keys: tuple[str, ...] = ()
-    # The ETag of the article's page behind the current revision (its page fetch, else
-    # its fetch), for If-None-Match; None when that is no page of the article (a REST
-    # response) or the site sends no ETag.
-    etag: str | None = None
 
 
 def ensure_site(conn: Connection, site: SiteInfo) -> int:
@@ -586,7 +572,7 @@ def _apply(
                 )
             )
             art.canonical_url = o.canonical_url
-        h = o.content_hash()
+        h = content_hash(**o.hashed_fields())
         if h != art.current_hash:
             stats.revised += 1
             _add_revision(art, o, b, w, crawl_run_id, h)
@@ -667,7 +653,7 @@ def _add_revision(
     crawl_run_id: int | None,
     h: bytes | None = None,
 ) -> None:
-    h = h if h is not None else o.content_hash()
+    h = h if h is not None else content_hash(**o.hashed_fields())
     art.revision_count += 1
     art.current_hash = h
     art.published_at = o.published_at
@@ -677,17 +663,8 @@ def _add_revision(
         "revision_no": art.revision_count,
         "observed_at": b.at,
         "content_hash": h,
-        "title": o.title,
-        "subtitle": o.subtitle,
-        "body_text": o.body_text,
+        **{name: _copy(getattr(o, name)) for name in REVISION_FIELDS},
         "body_html": o.body_html,
-        "authors": list(o.authors),
-        "published_at": o.published_at,
-        "modified_at": o.modified_at,
-        "section": o.section,
-        "tags": list(o.tags),
-        "image_url": o.image_url,
-        "language": o.language,
         "extractor": o.extractor,
         "extractor_version": o.extractor_version,
         "_fetch": _add_fetch(w, o.fetch),
@@ -698,6 +675,11 @@ def _add_revision(
     art.last_revision = row
     w.revisions.append((art, row))
     _schedule(art, b.at)
+
+
+def _copy(value: Any) -> Any:
+    """A revision row's own copy of a list field (authors, tags), the value else."""
+    return list(value) if isinstance(value, list) else value
 
 
 def _schedule(art: _Art, at: datetime) -> None:
@@ -858,22 +840,17 @@ def _write(conn: Connection, w: _Writes, existing: list[_Art], crawl_run_id: int
         )
 
 
-# Revision columns taken as they are from the pending row; text[] travels as jsonb.
+# Revision columns taken as they are from the pending row, the revision fields typed as the
+# schema declares them; text[] travels as jsonb.
 _REVISION_COLUMNS = {
     "revision_no": "int",
     "observed_at": "timestamptz",
     "content_hash": "bytea",
-    "title": "text",
-    "subtitle": "text",
-    "body_text": "text",
+    **{
+        name: revisions_t.c[name].type.compile(dialect=postgresql.dialect()).lower()
+        for name in REVISION_FIELDS
+    },
     "body_html": "text",
-    "authors": "text[]",
-    "published_at": "timestamptz",
-    "modified_at": "timestamptz",
-    "section": "text",
-    "tags": "text[]",
-    "image_url": "text",
-    "language": "text",
     "extractor": "text",
     "extractor_version": "text",
     "fetch_entry": "text",

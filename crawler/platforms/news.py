@@ -47,11 +47,10 @@ from scrapy.http import Headers, Response
 from twisted.python.failure import Failure
 
 from crawler.arguments import SpiderArgument, check_arguments, parse_flag
-from crawler.db.revisions import KnownArticle, SiteInfo
 from crawler.errors import NotAnArticle
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
 from crawler.extract.urls import same_site, url_key
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch, KnownArticle, SiteInfo
 from crawler.middlewares import RECEIVED_HEADERS_META
 from crawler.platforms import feeds as feedlib
 from crawler.platforms import listings as listinglib

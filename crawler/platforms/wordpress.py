@@ -39,9 +39,8 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.db.revisions import KnownArticle
 from crawler.errors import NotAnArticle
-from crawler.items import ArticleItem, Fetch
+from crawler.items import ArticleItem, Fetch, KnownArticle
 from crawler.platforms.news import (
     MODIFIED_TOLERANCE,
     Candidate,
