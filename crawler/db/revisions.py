@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -56,6 +57,7 @@ from crawler.db.models import Fetch as FetchRow
 from crawler.db.schedule import next_check_at
 from crawler.extract.text import content_hash
 from crawler.extract.urls import url_key
+from crawler.identity import IdentityIndex
 from crawler.items import (
     REVISION_FIELDS,
     ArticleGone,
@@ -239,13 +241,15 @@ def record(
     arts = _load_locked(conn, article_ids)
 
     writes = _Writes(redirects=_known_redirects(conn, batch, list(arts)))
-    ext_map: dict[tuple[int, str], _Art] = {
-        (a.site_id, a.external_id): a for a in arts.values() if a.external_id is not None
-    }
-    key_map = {k: arts[i] for k, i in by_key.items()}
+    # One identity index per site: the articles found, under their external ids and keys.
+    identities: defaultdict[int, IdentityIndex[_Art]] = defaultdict(IdentityIndex)
+    for aid in sorted(arts):
+        identities[arts[aid].site_id].add(arts[aid])
+    for key, aid in by_key:
+        identities[arts[aid].site_id].add(arts[aid], [key])
     url_map = {u: arts[i] for u, i in by_url.items()}
     for b in batch:
-        _apply(b, ext_map, key_map, url_map, writes, stats, crawl_run_id)
+        _apply(b, identities, url_map, writes, stats, crawl_run_id)
 
     _write(conn, writes, list(arts.values()), crawl_run_id)
     return stats
@@ -365,16 +369,17 @@ def _lock_identity_keys(conn: Connection, batch: list[_Obs]) -> None:
 
 def _find_existing(
     conn: Connection, batch: list[_Obs]
-) -> tuple[dict[str, int], dict[str, int], list[int]]:
+) -> tuple[list[tuple[str, int]], dict[str, int], list[int]]:
     """Articles named by the batch's keys: by (site, ext id), by url_key, by raw URL.
 
-    Returns url_key -> article, raw URL -> article, and every article id found. One
+    Returns (url_key, article) pairs lowest article id first, raw URL -> article, and every
+    article id found. Which of them an observation is, ``crawler.identity`` decides. One
     statement; each branch is a plain index lookup (arrays, not IN lists, so the plan and
     psycopg's prepared statement do not depend on the batch size)."""
     live = [b for b in batch if b.site_id is not None]
     keys = sorted({k for b in live for k in b.keys})
     urls = sorted({u for b in live for u in b.urls})
-    by_key: dict[str, int] = {}
+    by_key: list[tuple[str, int]] = []
     by_url: dict[str, int] = {}
     if not live:
         return by_key, by_url, []
@@ -404,13 +409,13 @@ def _find_existing(
         },
     ).all()
     ids = {aid for _, aid, _, _ in rows}
-    # Lowest article id wins a key shared by two articles (history, or another site).
+    # Lowest article id wins a key (or URL) shared by two articles.
     for kind, aid, url, key in sorted(rows, key=lambda r: r[1]):
         if kind == "e":
             continue
         by_url.setdefault(url, aid)
         if kind == "k":
-            by_key.setdefault(key, aid)
+            by_key.append((key, aid))
     return by_key, by_url, sorted(ids)
 
 
@@ -452,24 +457,9 @@ def _load_locked(conn: Connection, ids: list[int]) -> dict[int, _Art]:
     return arts
 
 
-def _resolve(b: _Obs, ext_map: dict, key_map: dict) -> _Art | None:
-    art = ext_map.get((b.site_id, b.external_id)) if b.external_id is not None else None
-    if art is not None:
-        return art
-    for k in b.keys:
-        cand = key_map.get(k)
-        if cand is None or cand.site_id != b.site_id:
-            continue
-        # A URL known for an article with another external id names a different article.
-        if b.external_id is None or cand.external_id is None:
-            return cand
-    return None
-
-
 def _apply(
     b: _Obs,
-    ext_map: dict[tuple[int, str], _Art],
-    key_map: dict[str, _Art],
+    identities: defaultdict[int, IdentityIndex[_Art]],
     url_map: dict[str, _Art],
     w: _Writes,
     stats: RecordStats,
@@ -479,7 +469,8 @@ def _apply(
     if b.site_id is None:
         stats.unknown += 1
         return
-    art = _resolve(b, ext_map, key_map)
+    identity = identities[b.site_id]
+    art = identity.resolve(b.external_id, b.keys)
     created = False
     if art is None:
         if not isinstance(o, ArticleItem):
@@ -492,10 +483,7 @@ def _apply(
         # First time this article shows its stable id (it was known by URL only).
         art.external_id = b.external_id
         art.dirty = True
-    if art.external_id is not None:
-        ext_map.setdefault((art.site_id, art.external_id), art)
-    for k in b.keys:
-        key_map.setdefault(k, art)
+    identity.add(art, b.keys)
 
     _add_urls(b, art, url_map, w, stats, announce=not created, crawl_run_id=crawl_run_id)
     if not created and isinstance(o, ArticleItem) and o.redirected_from:

@@ -50,6 +50,7 @@ from crawler.arguments import SpiderArgument, check_arguments, parse_flag
 from crawler.errors import NotAnArticle
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
 from crawler.extract.urls import same_site, url_key
+from crawler.identity import IdentityIndex, index_known
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch, KnownArticle, SiteInfo
 from crawler.middlewares import RECEIVED_HEADERS_META
 from crawler.platforms import feeds as feedlib
@@ -255,8 +256,7 @@ class NewsSpider(scrapy.Spider):
         self.refetch = bool(values.get("refetch"))
         self._progress = Progress()
         self._known: list[KnownArticle] = []
-        self._known_by_id: dict[str, KnownArticle] = {}
-        self._known_by_key: dict[str, KnownArticle] = {}
+        self._known_index: IdentityIndex[KnownArticle] = IdentityIndex()
         self._matched: set[int] = set()  # article ids the listing named (not missing)
         self._candidates: dict[str, Candidate] = {}
         self._feed_candidates: list[Candidate] = []
@@ -387,26 +387,15 @@ class NewsSpider(scrapy.Spider):
 
     def _index_known(self, known: list[KnownArticle]) -> None:
         self._known = known
-        for article in known:
-            if article.external_id:
-                self._known_by_id[article.external_id] = article
-            self._known_by_key[url_key(article.canonical_url)] = article
-        for article in known:  # old slugs, shortlinks, feed links: after every canonical URL
-            for key in article.url_keys:
-                self._known_by_key.setdefault(key, article)
+        self._known_index = index_known(known)
 
     def match_known(self, candidate: Candidate) -> KnownArticle | None:
-        article = None
-        if candidate.external_id:
-            article = self._known_by_id.get(candidate.external_id)
-        if article is None:
-            for url in (candidate.url, *sorted(candidate.urls)):
-                article = self._known_by_key.get(url_key(url))
-                if article is None:
-                    ext = self.external_id_from_url(url)
-                    article = self._known_by_id.get(ext) if ext else None
-                if article is not None:
-                    break
+        urls = (candidate.url, *sorted(candidate.urls))
+        article = self._known_index.resolve(
+            candidate.external_id,
+            (url_key(url) for url in urls),
+            (self.external_id_from_url(url) for url in urls),
+        )
         if article is not None:
             self._matched.add(article.article_id)
         return article
@@ -755,7 +744,7 @@ class NewsSpider(scrapy.Spider):
         )
         unknown = older = 0
         for link, published in links:
-            if url_key(link) not in self._known_by_key:
+            if not self._known_index.has_key(url_key(link)):
                 unknown += 1
             if self.since and published and published < self.since:
                 older += 1

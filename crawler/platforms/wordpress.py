@@ -293,7 +293,7 @@ class WordPressSpider(NewsSpider):
     ) -> Iterator[ArticleItem | scrapy.Request]:
         """The article in the post at JSON pointer ``entry`` of the REST response ``fetch``."""
         post_id = str(post["id"])
-        known = self._known_by_id.get(post_id)
+        known = self._known_index.by_external_id(post_id)
         if known is not None:
             self._matched.add(known.article_id)
         modified = parse_gmt(post.get("modified_gmt"))
