@@ -433,7 +433,7 @@ def test_reextract_stored_fetch_rows():
 
     import zstandard
 
-    from crawler.extract.snapshot import reextract
+    from crawler.spiders import reextract
 
     case = next(c for c in CASES if c.name.endswith("_31842_cp1256"))
     row = SimpleNamespace(
@@ -456,9 +456,9 @@ def test_reextract_stored_fetch_rows():
 def test_reextract_the_entry_of_a_rest_list_response():
     from types import SimpleNamespace
 
-    from crawler.extract.snapshot import reextract
     from crawler.extract.wordpress import extract_rest_post
     from crawler.replica.wordpress import WordPressSite
+    from crawler.spiders import reextract
 
     site = WordPressSite.furatpost()
     ids = [a.id for a in site.published()[:3]]

@@ -204,8 +204,12 @@ def test_undeclared_windows_1256_pages_are_detected():
         got = extract_article(body, site.permalink(post_id), FETCHED, content_type="text/html")
         assert got.title == site.get(post_id).title, post_id
         assert got.body_text == "\n\n".join(site.get(post_id).paragraphs), post_id
-        _, again = extract_snapshot(
-            body, site.permalink(post_id), FETCHED, headers={"Content-Type": "text/html"}
+        again = extract_snapshot(
+            body,
+            site.permalink(post_id),
+            FETCHED,
+            profile_for_spider("furatpost"),
+            headers={"Content-Type": "text/html"},
         )
         assert again.body_text == got.body_text
 
@@ -301,7 +305,8 @@ def reextracted(db: str) -> dict[int, tuple[str, str]]:
     from sqlalchemy import text
 
     from crawler.db.session import get_engine
-    from crawler.extract.snapshot import EVIDENCE_SQL, reextract
+    from crawler.extract.snapshot import EVIDENCE_SQL
+    from crawler.spiders import reextract
 
     with get_engine(db).connect() as conn:
         evidence = list(conn.execute(text(EVIDENCE_SQL)))

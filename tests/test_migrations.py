@@ -182,10 +182,11 @@ def test_fetch_records_migration_keeps_old_snapshots_and_marks_rest_entries_synt
     import zstandard
 
     from crawler.db import revisions
-    from crawler.extract.snapshot import EVIDENCE_SQL, reextract, stored_body
+    from crawler.extract.snapshot import EVIDENCE_SQL, stored_body
     from crawler.extract.wordpress import extract_rest_post
     from crawler.items import ArticleItem, Fetch
     from crawler.replica.wordpress import WordPressSite
+    from crawler.spiders import reextract
 
     url = make_database(migrate=False)
     db_session.upgrade(url, "5c1d2e7a9b40")
