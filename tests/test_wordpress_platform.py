@@ -391,6 +391,15 @@ def test_spider_registry():
 
     assert spider_classes()["furatpost"] is FuratPostSpider
     assert schedules()["furatpost"] == FuratPostSpider.schedule
+    # Scrapy's own loader (scrapy crawl, scrapy list) is the same registry.
+    from scrapy.settings import Settings
+    from scrapy.spiderloader import get_spider_loader
+
+    settings = Settings()
+    settings.setmodule("crawler.settings")
+    loader = get_spider_loader(settings)
+    assert loader.list() == list(spider_classes())
+    assert loader.load("furatpost") is FuratPostSpider
 
 
 def test_fetch_records_what_was_asked_and_what_came_back():

@@ -35,6 +35,30 @@ def spider_classes() -> dict[str, type[NewsSpider]]:
     return dict(sorted(found.items()))
 
 
+class SpiderRegistry:
+    """Scrapy's spider loader (``SPIDER_LOADER_CLASS``) over ``spider_classes()``, so
+    ``scrapy crawl`` and the project's tools know the same spiders."""
+
+    def __init__(self, spiders: dict[str, type[NewsSpider]]) -> None:
+        self._spiders = spiders
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> SpiderRegistry:
+        return cls(spider_classes())
+
+    def load(self, spider_name: str) -> type[NewsSpider]:
+        try:
+            return self._spiders[spider_name]
+        except KeyError:
+            raise KeyError(f"Spider not found: {spider_name}") from None
+
+    def list(self) -> list[str]:
+        return list(self._spiders)
+
+    def find_by_request(self, request: Any) -> list[str]:
+        return [name for name, cls in self._spiders.items() if cls.handles_request(request)]
+
+
 def schedules() -> dict[str, str]:
     """``{spider name: cron expression}`` of the spiders that declare a schedule."""
     return {name: cls.schedule for name, cls in spider_classes().items() if cls.schedule}
