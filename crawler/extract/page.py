@@ -900,7 +900,6 @@ __all__ = [
     "EXTRACTOR",
     "EXTRACTOR_VERSION",
     "FIELDS",
-    "REVISION_FIELDS",
     "ExtractedArticle",
     "decode_html",
     "extract_article",
