@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Iterable, Iterator
+from types import ModuleType
 from typing import Any
 
 from crawler.extract import snapshot
@@ -19,11 +21,20 @@ from crawler.extract.urls import same_site
 from crawler.platforms.news import NewsSpider
 
 
-def spider_classes() -> dict[str, type[NewsSpider]]:
-    """``{spider name: class}`` for every news spider declared in this package."""
+def _modules(names: Iterable[str]) -> Iterator[ModuleType]:
+    """Each named module, and every module of it when it is a package."""
+    for name in names:
+        module = importlib.import_module(name)
+        yield module
+        for info in pkgutil.iter_modules(getattr(module, "__path__", ())):
+            yield importlib.import_module(f"{name}.{info.name}")
+
+
+def spider_classes(modules: Iterable[str] = (__name__,)) -> dict[str, type[NewsSpider]]:
+    """``{spider name: class}`` for every news spider declared in ``modules`` (this
+    package unless told otherwise, as Scrapy's ``SPIDER_MODULES`` may)."""
     found: dict[str, type[NewsSpider]] = {}
-    for info in pkgutil.iter_modules(__path__):
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    for module in _modules(modules):
         for value in vars(module).values():
             if (
                 isinstance(value, type)
@@ -44,7 +55,7 @@ class SpiderRegistry:
 
     @classmethod
     def from_settings(cls, settings: Any) -> SpiderRegistry:
-        return cls(spider_classes())
+        return cls(spider_classes(settings.getlist("SPIDER_MODULES") or (__name__,)))
 
     def load(self, spider_name: str) -> type[NewsSpider]:
         try:
