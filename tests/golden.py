@@ -31,8 +31,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.extract.page import NotAnArticle, extract_article
-from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile, spider_profiles
+from crawler.errors import NotAnArticle
+from crawler.extract.page import extract_article
+from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
 from crawler.extract.text import join_paragraphs
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -41,6 +42,8 @@ REPLICA_FETCHED_AT = "2026-11-25T00:00:00+00:00"
 
 def profile_for_spider(spider: str) -> ExtractionProfile:
     """The ``extraction`` of the spider named like the fixture directory (else the default)."""
+    from crawler.spiders import spider_profiles  # the spider registry: Scrapy, when wanted
+
     declared = spider_profiles().get(spider)
     return declared[0] if declared is not None else DEFAULT_PROFILE
 

@@ -18,11 +18,11 @@ import pytest
 from crawl_harness import CrawlResult, run_crawl
 from sqlalchemy import text
 
-from crawler.db.revisions import KnownArticle
 from crawler.db.session import new_engine
 from crawler.discovery import Candidate, Edition, KnownIndex, decide
 from crawler.discovery.editions import edition_of
-from crawler.platforms import feeds, listings, sitemaps
+from crawler.discovery.parse import feeds, listings, sitemaps
+from crawler.items import KnownArticle
 from crawler.replica.plain import HOST, NEWS_SITEMAP, PER_PAGE, SPIDER_MODULES, PlainSite
 from crawler.replica.server import Replica
 from crawler.replica.wordpress import WordPressSite

@@ -25,7 +25,7 @@ from sqlalchemy import text
 
 from crawler.db.session import get_engine
 from crawler.discovery import Sitemaps, WordPressRest
-from crawler.platforms import feeds, sitemaps
+from crawler.discovery.parse import feeds, sitemaps
 from crawler.replica.faults import BILLION_LAUGHS
 from crawler.replica.server import Replica
 from crawler.replica.wordpress import WordPressSite

@@ -7,8 +7,8 @@
 - ``decide``: the pure decision (candidates + the archive's knowledge -> ``Plan``);
 - ``run.Discovery``: one crawl's walks in order, and when to decide.
 
-The parsers of bytes (sitemaps, feeds, listing pages) are ``crawler.platforms.sitemaps``,
-``feeds`` and ``listings``; the Scrapy glue is ``crawler.platforms.news.NewsSpider``.
+The parsers of bytes (sitemaps, feeds, listing pages) are ``crawler.discovery.parse``; the
+Scrapy glue that runs all this is ``crawler.platforms.news.NewsSpider``.
 """
 
 from crawler.discovery.decision import Candidate, KnownIndex, Plan, decide

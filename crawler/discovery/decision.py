@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from crawler.db.revisions import KnownArticle
 from crawler.extract.urls import url_key
+from crawler.identity import index_known
+from crawler.items import KnownArticle
 
 # A listed lastmod within this of the archived modified_at counts as the same version.
 MODIFIED_TOLERANCE = timedelta(seconds=1)
@@ -45,7 +46,8 @@ class Candidate:
 
 
 class KnownIndex:
-    """The archive's articles of a site, found by external id or any URL they were seen under."""
+    """The archive's articles of a site, resolved by the one identity rule (crawler.identity):
+    external id, else any URL they were seen under, else an id in a URL (``?p=ID``)."""
 
     def __init__(
         self,
@@ -53,39 +55,22 @@ class KnownIndex:
         id_from_url: Callable[[str], str | None] | None = None,
     ) -> None:
         self.articles: list[KnownArticle] = list(known)
-        self._by_id: dict[str, KnownArticle] = {}
-        self._by_key: dict[str, KnownArticle] = {}
+        self._identity = index_known(self.articles)
         self._id_from_url = id_from_url  # the site's article id in a URL (?p=ID), if any
-        for article in self.articles:
-            if article.external_id:
-                self._by_id[article.external_id] = article
-            self._by_key[url_key(article.canonical_url)] = article
-        for article in self.articles:  # old slugs, shortlinks, feed links: after canonical URLs
-            for key in article.url_keys:
-                self._by_key.setdefault(key, article)
 
     def __len__(self) -> int:
         return len(self.articles)
 
     def by_external_id(self, external_id: str) -> KnownArticle | None:
-        return self._by_id.get(external_id)
+        return self._identity.by_external_id(external_id)
 
     def knows_url(self, url: str) -> bool:
-        return url_key(url) in self._by_key
+        return self._identity.has_key(url_key(url))
 
     def match(self, candidate: Candidate) -> KnownArticle | None:
-        if candidate.external_id:
-            article = self._by_id.get(candidate.external_id)
-            if article is not None:
-                return article
-        for url in (candidate.url, *sorted(candidate.urls)):
-            article = self._by_key.get(url_key(url))
-            if article is None:
-                ext = self._id_from_url(url) if self._id_from_url else None
-                article = self._by_id.get(ext) if ext else None
-            if article is not None:
-                return article
-        return None
+        urls = (candidate.url, *sorted(candidate.urls))
+        ids = (self._id_from_url(u) for u in urls) if self._id_from_url else ()
+        return self._identity.resolve(candidate.external_id, (url_key(u) for u in urls), ids)
 
 
 def is_unchanged(listed: datetime | None, known: KnownArticle, *, refetch: bool = False) -> bool:

@@ -1,7 +1,7 @@
 """``Feed``: an RSS 2.0 or Atom feed. It lends URLs (``utm_*`` links, ``?p=ID`` shortlinks in
 ``<guid>``) and dates; never authoritative (it lists the latest few), so never a reason to
 check deletions. Its encoding: the declared ``encoding``, else the HTTP charset, else the
-XML declaration, else UTF-8 (crawler.platforms.feeds.read_feed).
+XML declaration, else UTF-8 (crawler.discovery.parse.feeds.read_feed).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.discovery.decision import Candidate
+from crawler.discovery.parse import feeds as feedlib
 from crawler.discovery.sources import Source, Walk
-from crawler.platforms import feeds as feedlib
 
 
 @dataclass(frozen=True, slots=True)

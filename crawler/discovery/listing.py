@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 from scrapy.http import Response
 
 from crawler.discovery.decision import Candidate
+from crawler.discovery.parse import listings as listinglib
 from crawler.discovery.sources import Source, Walk
-from crawler.platforms import listings as listinglib
 
 # Template pages past the last one may answer these: the end of the listing, not a failure.
 PAST_THE_END = (404, 410)

@@ -37,10 +37,10 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.db.revisions import KnownArticle
 from crawler.discovery.decision import MODIFIED_TOLERANCE, Candidate, utcnow
-from crawler.discovery.sources import Source, Walk
-from crawler.items import ArticleItem, Fetch
+from crawler.discovery.sources import Source, Walk, redirect_loop
+from crawler.errors import NotAnArticle
+from crawler.items import ArticleItem, Fetch, KnownArticle
 
 # Statuses with which security plugins and hosts refuse the REST API.
 REST_REFUSED = (401, 403, 404, 410)
@@ -285,23 +285,21 @@ class RestWalk(Walk):
             return
         try:
             item = spider.extract_rest(post, fetch, entry)
-        except Exception as exc:
-            from crawler.extract.page import NotAnArticle  # loaded by the extraction anyway
-
-            # Only a page property has a reason; any other exception (a UnicodeError has a
-            # ``.reason`` too) is a bug, logged with its traceback.
-            reason = exc.reason if isinstance(exc, NotAnArticle) else None
-            if reason in REST_BODY_WITHHELD and isinstance(link, str) and link:
+        except NotAnArticle as exc:
+            if exc.reason in REST_BODY_WITHHELD and isinstance(link, str) and link:
                 # Some plugins keep the content out of the API (or render it only on the
                 # page): the page decides.
                 crawl.inc("rest/page_fallback")
                 candidate = Candidate(link, lastmod=modified, external_id=post_id, source="rest")
                 yield spider.article_request(link, candidate=candidate, known=known)
-            elif reason is None:
-                crawl.logger.exception("REST extraction failed for post %s", post_id)
-                crawl.inc("errors")
             else:
-                crawl.inc(f"not_article/{reason}")
+                crawl.inc(f"not_article/{exc.reason}")
+            return
+        except Exception:
+            # Any other exception is a bug, not a post property (a UnicodeDecodeError has a
+            # ``.reason`` too): its traceback, counted, and the crawl goes on.
+            crawl.logger.exception("REST extraction failed for post %s", post_id)
+            crawl.inc("errors")
             return
         if not crawl.own_url(item.url):
             crawl.inc("foreign/rest")
@@ -370,8 +368,6 @@ class RestWalk(Walk):
 
     def article_page_failed(self, failure: Failure) -> Iterator[ArticleItem]:
         """No page to keep (an error status, a timeout, a challenge): the REST item stands."""
-        from crawler.platforms.news import redirect_loop
-
         crawl = self.crawl
         item: ArticleItem = failure.request.meta["item"]
         if redirect_loop(failure):

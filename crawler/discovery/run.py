@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from scrapy.exceptions import CloseSpider, IgnoreRequest
@@ -19,9 +19,6 @@ from twisted.python.failure import Failure
 from crawler.discovery.decision import Candidate, KnownIndex, Plan, decide
 from crawler.discovery.sources import Source, Walk
 from crawler.extract.urls import same_site, url_key
-
-if TYPE_CHECKING:
-    from crawler.platforms.news import NewsSpider
 
 
 def cheap_key(url: str) -> str:
@@ -32,7 +29,9 @@ def cheap_key(url: str) -> str:
 class Discovery:
     """What the sources of one crawl listed, and whether together they list everything."""
 
-    def __init__(self, spider: NewsSpider, sources: Iterable[Source], known: KnownIndex) -> None:
+    def __init__(self, spider: Any, sources: Iterable[Source], known: KnownIndex) -> None:
+        # ``spider``: the NewsSpider running the crawl (crawler.platforms.news), which
+        # imports this module.
         self.spider = spider
         self.logger = spider.logger
         self.known = known

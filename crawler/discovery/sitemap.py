@@ -17,8 +17,8 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.discovery.decision import Candidate
+from crawler.discovery.parse import sitemaps as sitemaplib
 from crawler.discovery.sources import Source, Walk
-from crawler.platforms import sitemaps as sitemaplib
 
 WELL_KNOWN = ("/sitemap_index.xml", "/sitemap.xml")
 WORDPRESS_WELL_KNOWN = ("/wp-sitemap.xml", "/sitemap_index.xml", "/sitemap.xml")

@@ -19,14 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
-
-if TYPE_CHECKING:
-    from crawler.discovery.run import Discovery
 
 LISTING_PRIORITY = 10  # listing requests before article pages (which add no more work)
 
@@ -47,16 +45,16 @@ class Source:
     # Its own names of the bounds it carries (``AKHBAR_<NAME>`` settings override them).
     bounds: ClassVar[tuple[str, ...]] = ()
 
-    def walk(self, crawl: Discovery) -> Walk:
+    def walk(self, crawl: Any) -> Walk:
         raise NotImplementedError
 
 
 class Walk:
     """One crawl's reading of one source."""
 
-    def __init__(self, source: Source, crawl: Discovery) -> None:
+    def __init__(self, source: Source, crawl: Any) -> None:
         self.source = source
-        self.crawl = crawl
+        self.crawl = crawl  # the crawl's Discovery (crawler.discovery.run), which imports this
         self.pending = 0  # this walk's requests not yet answered
         self.started = False
         self.answered = False
@@ -162,3 +160,8 @@ class Walk:
         yield from self.more()
         if self.pending == 0:
             yield from self.crawl.walk_done(self)
+
+
+def redirect_loop(failure: Failure) -> bool:
+    """Scrapy's redirect middleware gave up (``REDIRECT_MAX_TIMES`` hops): an error."""
+    return bool(failure.check(IgnoreRequest)) and "max redirections" in failure.getErrorMessage()

@@ -208,38 +208,3 @@ class ExtractionProfile:
 
 
 DEFAULT_PROFILE = ExtractionProfile()
-
-
-def spider_profiles() -> dict[str, tuple[ExtractionProfile, tuple[str, ...]]]:
-    """``{spider name: (its extraction profile, its allowed_domains)}`` for every spider in
-    ``crawler.spiders`` that declares an ``extraction`` attribute."""
-    from scrapy.spiderloader import SpiderLoader  # Scrapy only when a registry is wanted
-    from scrapy.utils.project import get_project_settings
-
-    loader = SpiderLoader.from_settings(get_project_settings())
-    found: dict[str, tuple[ExtractionProfile, tuple[str, ...]]] = {}
-    for name in loader.list():
-        cls = loader.load(name)
-        profile = getattr(cls, "extraction", None)
-        if isinstance(profile, ExtractionProfile):
-            found[name] = (profile, tuple(getattr(cls, "allowed_domains", None) or ()))
-    return found
-
-
-def profile_for(
-    url: str | None = None, site: str | None = None
-) -> tuple[str | None, ExtractionProfile]:
-    """The spider name and profile for ``site`` (a spider name) or else ``url``'s host;
-    ``(None, DEFAULT_PROFILE)`` when no spider matches."""
-    from crawler.extract.urls import same_site
-
-    spiders = spider_profiles()
-    if site:
-        if site in spiders:
-            return site, spiders[site][0]
-        raise KeyError(f"no spider named {site!r} declares an extraction profile")
-    if url:
-        for name, (profile, domains) in sorted(spiders.items()):
-            if domains and same_site(url, domains):
-                return name, profile
-    return None, DEFAULT_PROFILE

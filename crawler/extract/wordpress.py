@@ -18,9 +18,10 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+from crawler.errors import NotAnArticle
 from crawler.extract.dates import parse_iso_datetime
 from crawler.extract.html import TooDeep, clean_body, parse_fragment
-from crawler.extract.page import EXTRACTOR_VERSION, ExtractedArticle, NotAnArticle
+from crawler.extract.page import EXTRACTOR_VERSION, ExtractedArticle
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
 from crawler.extract.text import storable_json, tidy
 

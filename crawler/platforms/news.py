@@ -46,16 +46,17 @@ from scrapy.http import Headers, Response
 from twisted.python.failure import Failure
 
 from crawler.arguments import SpiderArgument, check_arguments, parse_flag
-from crawler.db.revisions import KnownArticle, SiteInfo
 from crawler.discovery.decision import Candidate, KnownIndex, Plan, utcnow
 from crawler.discovery.editions import Edition, edition_of
 from crawler.discovery.run import Discovery
 from crawler.discovery.sitemap import Sitemaps
-from crawler.discovery.sources import Source, Walk
+from crawler.discovery.sources import Source, Walk, redirect_loop
+from crawler.errors import NotAnArticle
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
 from crawler.extract.urls import same_site
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch, KnownArticle, SiteInfo
 from crawler.middlewares import RECEIVED_HEADERS_META
+from crawler.politeness import Politeness
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +175,8 @@ class NewsSpider(scrapy.Spider):
     editions: ClassVar[tuple[Edition, ...]] = ()
     article_url_pattern: ClassVar[str | None] = None  # regex every article URL matches
     schedule: ClassVar[str | None] = None  # cron expression for the scheduler
+    # Delay, concurrency and outbound proxy for this site (crawler/politeness.py).
+    politeness: ClassVar[Politeness] = Politeness()
     # What ``-a name=value`` accepts; anything else is refused (crawler.arguments).
     arguments: ClassVar[tuple[SpiderArgument, ...]] = (
         SpiderArgument(
@@ -197,6 +200,12 @@ class NewsSpider(scrapy.Spider):
             cls.site_info = SiteInfo(
                 slug=cls.name, name=cls.outlet_name or cls.name, base_url=cls.base_url
             )
+
+    @classmethod
+    def update_settings(cls, settings: Any) -> None:
+        # The declaration at "spider" priority; custom_settings, then -s, above it.
+        cls.politeness.apply(settings)
+        super().update_settings(settings)
 
     def __init__(
         self, *args: Any, since: str | None = None, refetch: str | None = None, **kwargs: Any
@@ -263,7 +272,8 @@ class NewsSpider(scrapy.Spider):
         """What the archive knows of this site. Without it a crawl would fetch the whole
         archive again, so a database lost since the start gate (crawler.runs) stops it."""
         from crawler.db import revisions
-        from crawler.db.session import ensure_schema, get_engine, is_outage, one_line
+        from crawler.db.session import ensure_schema, get_engine
+        from crawler.errors import is_outage, one_line
 
         try:
             ensure_schema()
@@ -448,16 +458,8 @@ class NewsSpider(scrapy.Spider):
             return
         try:
             item = self.extract_page(response, fetched_at)
-        except Exception as exc:
-            from crawler.extract.page import NotAnArticle  # loaded by the extraction anyway
-
-            # Only a page property has a reason; any other exception (a UnicodeError has a
-            # ``.reason`` too) is a bug, logged with its traceback.
-            reason = exc.reason if isinstance(exc, NotAnArticle) else None
-            if reason is None:  # a bug, not a page property: count it, keep crawling
-                self.logger.exception("extraction failed for %s", response.url)
-                self.inc("errors")
-                return
+        except NotAnArticle as exc:
+            reason = exc.reason
             if reason == "challenge":
                 self.inc("blocked")
             elif known is not None and self.is_soft_404(response, reason):
@@ -465,6 +467,12 @@ class NewsSpider(scrapy.Spider):
                 return
             self.inc(f"not_article/{reason}")
             self.logger.info("not an article (%s): %s", reason, response.url)
+            return
+        except Exception:
+            # Any other exception is a bug, not a page property (a UnicodeDecodeError has a
+            # ``.reason`` too): its traceback, counted, and the crawl goes on.
+            self.logger.exception("extraction failed for %s", response.url)
+            self.inc("errors")
             return
         if not self.own_url(item.canonical_url):
             # A syndicated copy names its original as canonical; the page is still what
@@ -540,10 +548,3 @@ class NewsSpider(scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         self.logger.info("%s (%s)", self.progress.line(self.name), reason)
-
-
-def redirect_loop(failure: Failure) -> bool:
-    """Scrapy's redirect middleware gave up (``REDIRECT_MAX_TIMES`` hops): an error."""
-    from scrapy.exceptions import IgnoreRequest
-
-    return bool(failure.check(IgnoreRequest)) and "max redirections" in failure.getErrorMessage()

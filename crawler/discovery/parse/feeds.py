@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from email.message import Message
 from email.utils import parsedate_to_datetime
 
-from crawler.platforms.sitemaps import local_name, parse_lastmod, xml_document
+from crawler.discovery.parse.sitemaps import local_name, parse_lastmod, xml_document
 
 
 @dataclass(slots=True)
