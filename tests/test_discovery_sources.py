@@ -328,3 +328,20 @@ def test_core_wordpress_sitemaps_incremental_and_deletions(make_database, tmp_pa
         assert third.stat("spider/deletion/checked") == 1 and third.stat("spider/gone/410") == 1
         found = rows(db, "SELECT external_id FROM articles WHERE removed_at IS NOT NULL")
         assert [r[0] for r in found] == [str(gone)]
+
+
+def test_each_source_declares_what_it_can_vouch_for():
+    """Which sources may justify deletion checks, give a modified date, or only lend."""
+    from crawler.discovery import Feed, Listing, NewsSitemap, Sitemaps, WordPressRest
+
+    abilities = {
+        kind.__name__: (kind.authoritative, kind.gives_lastmod, kind.lends)
+        for kind in (WordPressRest, Sitemaps, NewsSitemap, Feed, Listing)
+    }
+    assert abilities == {
+        "WordPressRest": (True, True, False),
+        "Sitemaps": (True, True, False),
+        "NewsSitemap": (False, False, True),
+        "Feed": (False, True, True),
+        "Listing": (True, False, False),
+    }

@@ -67,6 +67,7 @@ class NewsSitemap(Sitemaps):
     kind: ClassVar[str] = "news_sitemap"
     lends: ClassVar[bool] = True
     authoritative: ClassVar[bool] = False
+    gives_lastmod: ClassVar[bool] = False  # publication dates only
 
 
 class SitemapWalk(Walk):
