@@ -174,13 +174,17 @@ _RELATED_HEAD = re.compile(
 
 @dataclass(slots=True)
 class CleanBody:
-    paragraphs: list[str] = field(default_factory=list)
+    paragraphs: list[str] = field(default_factory=list)  # final once ``clean_body`` returns
     html: str = ""
     removed: list[str] = field(default_factory=list)  # boilerplate paragraphs dropped, for review
+    _text: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def text(self) -> str:
-        return join_paragraphs(self.paragraphs)
+        """The paragraphs as ``body_text`` (joined once: extraction asks several times)."""
+        if self._text is None:
+            self._text = join_paragraphs(self.paragraphs)
+        return self._text
 
 
 @dataclass(slots=True)

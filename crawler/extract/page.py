@@ -15,7 +15,6 @@ trafilatura is the last resort when no selector finds text.
 from __future__ import annotations
 
 import html as htmllib
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -46,7 +45,7 @@ from crawler.extract.html import (
     select,
 )
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
-from crawler.extract.text import storable, storable_json, strip_site_suffix, tidy
+from crawler.extract.text import loads_storable, storable, strip_site_suffix, tidy
 from crawler.items import ArticleItem, Fetch
 
 EXTRACTOR = "akhbar.page"
@@ -290,7 +289,7 @@ def jsonld_nodes(
         if not raw:
             continue
         try:
-            data = storable_json(json.loads(raw, strict=False), repairs)
+            data = loads_storable(raw, repairs)
         except (ValueError, RecursionError):
             continue
         nodes.extend(_walk_jsonld(data))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 import unicodedata
 from collections import Counter
@@ -23,6 +24,8 @@ _TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u0
 _INVISIBLE = re.compile(
     "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 )
+# Tatweel, tashkeel and invisible marks in one pass (removing one never makes another).
+_COSMETIC = re.compile(f"[{TATWEEL}{_TASHKEEL.pattern[1:-1]}{_INVISIBLE.pattern[1:-1]}]")
 _TAG = re.compile(r"<[^>]{0,2000}>")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
@@ -43,7 +46,9 @@ def storable(text: str, repairs: Counter[str] | None = None) -> str:
     nuls = text.count(_NUL)
     if nuls:
         text = text.replace(_NUL, "")
-    text, surrogates = _SURROGATE.subn(REPLACEMENT, text)
+    surrogates = 0
+    if not text.isascii():
+        text, surrogates = _SURROGATE.subn(REPLACEMENT, text)
     if repairs is not None:
         if nuls:
             repairs["nul_removed"] += nuls
@@ -63,11 +68,26 @@ def storable_json(value: Any, repairs: Counter[str] | None = None) -> Any:
     return value
 
 
+# In JSON text, what decodes to something ``storable`` changes: a NUL or a surrogate, escaped
+# or not (a pair of escapes that makes one character is caught too, and harmless).
+_UNSTORABLE_JSON = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})|[\x00\ud800-\udfff]")
+
+
+def loads_storable(raw: str, repairs: Counter[str] | None = None) -> Any:
+    """``json.loads(raw, strict=False)`` made ``storable_json``; the walk over every string
+    is skipped when the text holds nothing it would change (nearly always)."""
+    value = json.loads(raw, strict=False)
+    return storable_json(value, repairs) if _UNSTORABLE_JSON.search(raw) else value
+
+
 def tidy(text: str) -> str:
     """Whitespace tidied, nothing else: the stored form of a text field."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
-    return "\n".join(lines).strip()
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _SPACES.sub(" ", text)  # never spans a line break: once for all the lines
+    if "\n" not in text:
+        return text.strip()
+    return "\n".join([line.strip() for line in text.split("\n")]).strip()
 
 
 def join_paragraphs(paragraphs: Iterable[str]) -> str:
@@ -78,12 +98,11 @@ def join_paragraphs(paragraphs: Iterable[str]) -> str:
 def normalize_for_hash(text: str) -> str:
     """Remove cosmetic differences only: markup, entities, Unicode form, tatweel,
     tashkeel, invisible marks and whitespace. A changed letter, hamza or digit survives."""
-    text = _TAG.sub(" ", text)
+    if "<" in text:
+        text = _TAG.sub(" ", text)
     text = html.unescape(text)
     text = unicodedata.normalize("NFKC", text)
-    text = text.replace(TATWEEL, "")
-    text = _TASHKEEL.sub("", text)
-    text = _INVISIBLE.sub("", text)
+    text = _COSMETIC.sub("", text)
     return " ".join(text.split())
 
 
