@@ -27,7 +27,10 @@ _INVISIBLE = re.compile(
 # Tatweel, tashkeel and invisible marks in one pass (removing one never makes another).
 _COSMETIC = re.compile(f"[{TATWEEL}{_TASHKEEL.pattern[1:-1]}{_INVISIBLE.pattern[1:-1]}]")
 _TAG = re.compile(r"<[^>]{0,2000}>")
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_SPACE_CHARS = "\t\u00a0\u2000-\u200a\u202f\u205f\u3000"  # besides " "
+# A run of spaces that is not already one plain " " (matching a single " " as well made
+# one substitution per word).
+_SPACES = re.compile(f"[ {_SPACE_CHARS}]{{2,}}|[{_SPACE_CHARS}]")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
