@@ -15,6 +15,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 TATWEEL = "\u0640"
@@ -151,15 +152,34 @@ _TITLE_SEPARATORS = ("-", "–", "—", "|", "||", "::", "«", "»", ":", "/", "
 def strip_site_suffix(title: str, site_names: Iterable[str]) -> str:
     """``title`` without a trailing (or leading) " – <site name>"; unchanged otherwise."""
     title = tidy(title)
-    for name in site_names:
-        key = normalize_for_search(name)
-        if not key:
-            continue
-        for sep in _TITLE_SEPARATORS:
-            head, found, tail = title.rpartition(f" {sep} ")
-            if found and head and normalize_for_search(tail) == key:
+    keys = [key for key in map(_name_key, site_names) if key]
+    if not keys:
+        return title
+    # Per separator in the title: (head, its tail's key, rest, its lead's key).
+    cuts: list[tuple[str, str | None, str, str | None]] = []
+    for sep in _TITLE_SEPARATORS:
+        marker = f" {sep} "
+        if marker in title:
+            head, _, tail = title.rpartition(marker)
+            lead, _, rest = title.partition(marker)
+            cuts.append(
+                (
+                    head,
+                    normalize_for_search(tail) if head else None,
+                    rest,
+                    normalize_for_search(lead) if rest else None,
+                )
+            )
+    for key in keys:
+        for head, tail_key, rest, lead_key in cuts:
+            if tail_key == key:
                 return tidy(head)
-            tail, found, rest = title.partition(f" {sep} ")
-            if found and rest and normalize_for_search(tail) == key:
+            if lead_key == key:
                 return tidy(rest)
     return title
+
+
+@lru_cache(maxsize=256)
+def _name_key(name: str) -> str:
+    """A site name's comparison form (a crawl has a handful: computed once each)."""
+    return normalize_for_search(name)
