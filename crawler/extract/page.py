@@ -207,13 +207,7 @@ def decode_html(
     bom_encoding, bom = read_bom(data)
     if bom_encoding and bom:
         data = data[len(bom) :]
-    declared = [
-        bom_encoding,
-        encoding,
-        http_content_type_encoding(content_type) if content_type else None,
-        html_body_declared_encoding(data),
-    ]
-    for name in declared:
+    for name in _declared_encodings(data, bom_encoding, encoding, content_type):
         text = _decode_declared(data, name) if name else None
         if text is not None:
             return text
@@ -227,6 +221,17 @@ def decode_html(
     if best is None:
         raise NotAnArticle("undecodable", f"not text in {' or '.join(LIKELY_ENCODINGS)}")
     return str(best)
+
+
+def _declared_encodings(
+    data: bytes, bom_encoding: str | None, encoding: str | None, content_type: str | None
+) -> Iterator[str | None]:
+    """The declarations in order, each looked for only when the ones before do not decode
+    (the ``<meta>`` search reads the page's head)."""
+    yield bom_encoding
+    yield encoding
+    yield http_content_type_encoding(content_type) if content_type else None
+    yield html_body_declared_encoding(data)
 
 
 def _decode_declared(data: bytes, name: str) -> str | None:
