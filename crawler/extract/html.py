@@ -503,7 +503,7 @@ def clean_body(
     print the headline inside the content). ``site_names``: a first paragraph that is only
     "<site name> / <desk>" (``فرات بوست / أخبار``, ``عنب بلدي – خاص``) is a byline."""
     title_key = normalize_for_hash(title) if title else None
-    site_byline = _site_byline_re(site_names)
+    site_byline = _site_byline_re(tuple(site_names))
     root = deepcopy(content)
     remove_selectors(root, profile.remove_selectors)
     result = CleanBody()
@@ -513,7 +513,7 @@ def clean_body(
     for block in _blocks(root):
         text = block.text
         has_image = block.element is not None and any(True for _ in block.element.iter("img"))
-        if not normalize_for_hash(text):  # empty, or only invisible marks (a stray BOM)
+        if _blank(text):  # empty, or only invisible marks (a stray BOM)
             if has_image and _tag(block.element) in ("figure", "p"):
                 html_parts.append(sanitize(block.element, base_url))
             continue
@@ -553,7 +553,20 @@ def clean_body(
     return result
 
 
-def _site_byline_re(site_names: Iterable[str]) -> re.Pattern[str] | None:
+# A letter or digit that ``normalize_for_hash`` keeps whatever surrounds it.
+_VISIBLE = re.compile("[0-9A-Za-z\u0621-\u063a\u0641-\u064a]")
+
+
+def _blank(text: str) -> bool:
+    """``not normalize_for_hash(text)``, answered at once for a paragraph with a letter in
+    it (unless it has markup or an entity, which the normalization removes)."""
+    if "<" not in text and "&" not in text and _VISIBLE.search(text):
+        return False
+    return not normalize_for_hash(text)
+
+
+@lru_cache(maxsize=64)
+def _site_byline_re(site_names: tuple[str, ...]) -> re.Pattern[str] | None:
     names = [r"\s*".join(map(re.escape, n.split())) for n in site_names if n and n.strip()]
     if not names:
         return None
