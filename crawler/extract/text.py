@@ -52,7 +52,10 @@ def storable(text: str, repairs: Counter[str] | None = None) -> str:
         text = text.replace(_NUL, "")
     surrogates = 0
     if not text.isascii():
-        text, surrogates = _SURROGATE.subn(REPLACEMENT, text)
+        try:  # fails exactly when there is a surrogate; several times faster than the regex
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text, surrogates = _SURROGATE.subn(REPLACEMENT, text)
     if repairs is not None:
         if nuls:
             repairs["nul_removed"] += nuls
