@@ -22,6 +22,7 @@ import dataclasses
 import re
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any, Self
 
 from scrapy.crawler import Crawler
@@ -51,16 +52,21 @@ def unique_names(values: Iterable[str]) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=8)
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def make_storable(item: ArticleItem) -> Counter[str]:
     """Every text field of ``item`` (strings and lists of strings) made ``storable``, in
     place; returns what was repaired, with what extraction had repaired before."""
     repairs: Counter[str] = Counter(item.text_repairs)
-    for f in dataclasses.fields(item):
-        value = getattr(item, f.name)
+    for name in _field_names(type(item)):
+        value = getattr(item, name)
         if isinstance(value, str):
-            setattr(item, f.name, storable(value, repairs))
+            setattr(item, name, storable(value, repairs))
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-            setattr(item, f.name, [storable(v, repairs) for v in value])
+            setattr(item, name, [storable(v, repairs) for v in value])
     item.text_repairs = dict(repairs)
     return repairs
 

@@ -871,9 +871,14 @@ def _unnest_insert(
     for name, (pgtype, values) in cols.items():
         param = prefix + name
         if pgtype in ("text[]", "jsonb"):
-            # unnest flattens a 2-D array, so list-valued cells travel as jsonb.
-            args.append(f"CAST(:{param} AS jsonb[])")
-            params[param] = [Jsonb(v) for v in values]
+            # unnest flattens a 2-D array, so list-valued cells travel as jsonb; the column
+            # as one jsonb array, unpacked in order by the server (a jsonb[] parameter is
+            # quoted element by element in Python, a backslash before each '"').
+            args.append(
+                f"ARRAY(SELECT e FROM jsonb_array_elements(CAST(:{param} AS jsonb))"
+                " WITH ORDINALITY AS t(e, i) ORDER BY i)"
+            )
+            params[param] = Jsonb(list(values))
             if pgtype == "text[]":
                 exprs.append(f"ARRAY(SELECT jsonb_array_elements_text(v.{name}))")
             else:

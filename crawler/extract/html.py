@@ -17,9 +17,11 @@ from functools import lru_cache
 from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
+import cssselect
 import lxml.html
+from cssselect import parser as cssparser
 from lxml import etree
-from lxml.cssselect import CSSSelector
+from lxml.cssselect import CSSSelector, LxmlHTMLTranslator
 
 from crawler.extract.profile import ExtractionProfile
 from crawler.extract.text import join_paragraphs, normalize_for_hash, tidy
@@ -174,13 +176,17 @@ _RELATED_HEAD = re.compile(
 
 @dataclass(slots=True)
 class CleanBody:
-    paragraphs: list[str] = field(default_factory=list)
+    paragraphs: list[str] = field(default_factory=list)  # final once ``clean_body`` returns
     html: str = ""
     removed: list[str] = field(default_factory=list)  # boilerplate paragraphs dropped, for review
+    _text: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def text(self) -> str:
-        return join_paragraphs(self.paragraphs)
+        """The paragraphs as ``body_text`` (joined once: extraction asks several times)."""
+        if self._text is None:
+            self._text = join_paragraphs(self.paragraphs)
+        return self._text
 
 
 @dataclass(slots=True)
@@ -191,7 +197,8 @@ class _Block:
 
 
 def _tag(el: etree._Element) -> str:
-    return el.tag.lower() if isinstance(el.tag, str) else ""
+    tag = el.tag
+    return tag.lower() if isinstance(tag, str) else ""
 
 
 def inline_text(el: lxml.html.HtmlElement) -> str:
@@ -289,6 +296,9 @@ def _blocks(root: lxml.html.HtmlElement) -> Iterator[_Block]:
     yield from flush()
 
 
+_TRANSLATOR = LxmlHTMLTranslator()  # what CSSSelector(translator="html") uses
+
+
 @lru_cache(maxsize=512)
 def css(selector: str) -> CSSSelector:
     """A compiled CSS selector (compiling costs more than matching)."""
@@ -303,19 +313,180 @@ def remove_selectors(root: lxml.html.HtmlElement, selectors: tuple[str, ...]) ->
     """Remove every element matching one of ``selectors`` (CSS) below ``root``."""
     if not selectors:
         return
-    for el in select(root, ", ".join(selectors)):
-        # An ancestor already removed takes its descendants with it.
-        if el is not root and el.getparent() is not None and _attached(el, root):
-            el.drop_tree()
+    group = _selector_group(tuple(selectors))
+    matches = group.matches
+    if group.rest is not None:  # selectors with combinators or pseudo-classes: by XPath
+        found = set(group.rest(root))
+        matches = lambda el: group.matches(el) or el in found  # noqa: E731
+    # An ancestor removed takes its descendants with it: only the outermost matches go.
+    for el in _outermost(root, matches):
+        el.drop_tree()
 
 
-def _attached(el: lxml.html.HtmlElement, root: lxml.html.HtmlElement) -> bool:
-    node = el.getparent()
-    while node is not None:
-        if node is root:
+def _outermost(
+    root: lxml.html.HtmlElement, matches: Callable[[lxml.html.HtmlElement], bool]
+) -> list[lxml.html.HtmlElement]:
+    """The elements below ``root`` that match, in document order, without their matching
+    descendants (a walk that does not enter what it keeps)."""
+    found = []
+    stack = list(reversed(root))
+    while stack:
+        el = stack.pop()
+        if isinstance(el.tag, str):
+            if matches(el):
+                found.append(el)
+            else:
+                stack.extend(reversed(el))
+    return found
+
+
+# XPath's whitespace, which normalize-space() in cssselect's class test splits at.
+_XPATH_SPACE = str.maketrans("\t\n\r", "   ")
+
+
+@dataclass(frozen=True, slots=True)
+class _Simple:
+    """One CSS selector without combinators or pseudo-classes: a tag and/or conditions."""
+
+    tag: str | None
+    classes: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
+    attribs: tuple[tuple[str, str, str | None], ...] = ()  # (name, "exists"|"="|"*=", value)
+
+    def matches(self, el: lxml.html.HtmlElement) -> bool:
+        if self.tag is not None and el.tag != self.tag:
+            return False
+        if self.classes:
+            value = el.get("class")
+            tokens = value.translate(_XPATH_SPACE).split(" ") if value is not None else ()
+            if not all(c and not _HAS_SPACE.search(c) and c in tokens for c in self.classes):
+                return False
+        if any(el.get("id") != i for i in self.ids):
+            return False
+        for name, operator, wanted in self.attribs:
+            value = el.get(name)
+            if value is None:
+                return False
+            if operator == "=" and value != wanted:
+                return False
+            if operator == "*=" and not (wanted and wanted in value):
+                return False
+        return True
+
+
+_HAS_SPACE = re.compile(r"[ \t\r\n\f]")  # cssselect: such a class name matches nothing
+
+
+def _simple(selector: cssselect.Selector) -> _Simple | None:
+    """``selector`` as a ``_Simple``, or None when it is more than that."""
+    if selector.pseudo_element is not None:
+        return None
+    tree = selector.parsed_tree
+    classes: list[str] = []
+    ids: list[str] = []
+    attribs: list[tuple[str, str, str | None]] = []
+    while not isinstance(tree, cssparser.Element):
+        if isinstance(tree, cssparser.Class):
+            classes.append(tree.class_name)
+        elif isinstance(tree, cssparser.Hash):
+            ids.append(tree.id)
+        elif (
+            isinstance(tree, cssparser.Attrib)
+            and tree.namespace is None
+            and tree.operator in ("exists", "=", "*=")
+        ):
+            value = tree.value.value if tree.value is not None else None
+            attribs.append((tree.attrib.lower(), tree.operator, value))
+        else:
+            return None
+        tree = tree.selector
+    if tree.namespace is not None:
+        return None
+    tag = tree.element.lower() if tree.element else None
+    return _Simple(tag, tuple(classes), tuple(ids), tuple(attribs))
+
+
+@dataclass(frozen=True, slots=True)
+class _SelectorGroup:
+    """A group of CSS selectors matched in one walk instead of one XPath walk each: the
+    simple ones (``tag``, ``.class``, ``#id``, ``[attr]``, ``[attr=v]``, ``[attr*=v]`` and
+    their compounds, tested as cssselect translates them) by ``matches``, any other by the
+    XPath ``rest``."""
+
+    tags: frozenset[str] = frozenset()
+    classes: frozenset[str] = frozenset()  # ``.class``
+    exists: frozenset[str] = frozenset()  # ``[attr]``
+    equals: tuple[tuple[str, frozenset[str]], ...] = ()  # ``[attr=v]``, ``#id``
+    contains: tuple[tuple[str, str], ...] = ()  # ``[attr*=v]``
+    others: tuple[_Simple, ...] = ()  # compounds (``div.entry``)
+    rest: etree.XPath | None = None
+
+    def matches(self, el: lxml.html.HtmlElement) -> bool:
+        if el.tag in self.tags:
             return True
-        node = node.getparent()
-    return False
+        names = el.keys()
+        if not names:  # most elements: no attribute at all
+            return any(o.matches(el) for o in self.others)
+        get = el.get
+        if self.classes:
+            value = get("class")
+            if value is not None and not self.classes.isdisjoint(
+                value.translate(_XPATH_SPACE).split(" ")
+            ):
+                return True
+        if not self.exists.isdisjoint(names):
+            return True
+        for name, values in self.equals:
+            if get(name) in values:
+                return True
+        for name, part in self.contains:
+            value = get(name)
+            if value is not None and part in value:
+                return True
+        return any(o.matches(el) for o in self.others)
+
+
+@lru_cache(maxsize=64)
+def _selector_group(selectors: tuple[str, ...]) -> _SelectorGroup:
+    tags: set[str] = set()
+    classes: set[str] = set()
+    exists: set[str] = set()
+    equals: dict[str, set[str]] = {}
+    contains: list[tuple[str, str]] = []
+    others: list[_Simple] = []
+    rest: list[str] = []
+    for selector in cssselect.parse(", ".join(selectors)):
+        simple = _simple(selector)
+        if simple is None:
+            rest.append(_TRANSLATOR.selector_to_xpath(selector, translate_pseudo_elements=True))
+            continue
+        conditions = len(simple.classes) + len(simple.ids) + len(simple.attribs)
+        if simple.tag and not conditions:
+            tags.add(simple.tag)
+        elif simple.tag or conditions != 1:
+            others.append(simple)
+        elif simple.classes:
+            if simple.classes[0] and not _HAS_SPACE.search(simple.classes[0]):
+                classes.add(simple.classes[0])  # else it matches nothing
+        elif simple.ids:
+            equals.setdefault("id", set()).add(simple.ids[0])
+        else:
+            name, operator, value = simple.attribs[0]
+            if operator == "exists":
+                exists.add(name)
+            elif operator == "=":
+                equals.setdefault(name, set()).add(value or "")
+            elif value:  # "*=" with an empty value matches nothing
+                contains.append((name, value))
+    return _SelectorGroup(
+        frozenset(tags),
+        frozenset(classes),
+        frozenset(exists),
+        tuple((name, frozenset(values)) for name, values in equals.items()),
+        tuple(contains),
+        tuple(others),
+        etree.XPath(" | ".join(rest)) if rest else None,
+    )
 
 
 def clean_body(
@@ -332,7 +503,7 @@ def clean_body(
     print the headline inside the content). ``site_names``: a first paragraph that is only
     "<site name> / <desk>" (``فرات بوست / أخبار``, ``عنب بلدي – خاص``) is a byline."""
     title_key = normalize_for_hash(title) if title else None
-    site_byline = _site_byline_re(site_names)
+    site_byline = _site_byline_re(tuple(site_names))
     root = deepcopy(content)
     remove_selectors(root, profile.remove_selectors)
     result = CleanBody()
@@ -342,7 +513,7 @@ def clean_body(
     for block in _blocks(root):
         text = block.text
         has_image = block.element is not None and any(True for _ in block.element.iter("img"))
-        if not normalize_for_hash(text):  # empty, or only invisible marks (a stray BOM)
+        if _blank(text):  # empty, or only invisible marks (a stray BOM)
             if has_image and _tag(block.element) in ("figure", "p"):
                 html_parts.append(sanitize(block.element, base_url))
             continue
@@ -382,7 +553,20 @@ def clean_body(
     return result
 
 
-def _site_byline_re(site_names: Iterable[str]) -> re.Pattern[str] | None:
+# A letter or digit that ``normalize_for_hash`` keeps whatever surrounds it.
+_VISIBLE = re.compile("[0-9A-Za-z\u0621-\u063a\u0641-\u064a]")
+
+
+def _blank(text: str) -> bool:
+    """``not normalize_for_hash(text)``, answered at once for a paragraph with a letter in
+    it (unless it has markup or an entity, which the normalization removes)."""
+    if "<" not in text and "&" not in text and _VISIBLE.search(text):
+        return False
+    return not normalize_for_hash(text)
+
+
+@lru_cache(maxsize=64)
+def _site_byline_re(site_names: tuple[str, ...]) -> re.Pattern[str] | None:
     names = [r"\s*".join(map(re.escape, n.split())) for n in site_names if n and n.strip()]
     if not names:
         return None
@@ -407,37 +591,42 @@ def _safe_url(value: str | None, base_url: str) -> str | None:
 
 def _copy_safe(src: lxml.html.HtmlElement, dst: etree._Element, base_url: str) -> None:
     """Append the safe form of ``src``'s children (and text) to ``dst``."""
-
-    def add_text(text: str | None) -> None:
-        if not text:
-            return
-        if len(dst):
-            last = dst[-1]
-            last.tail = (last.tail or "") + text
-        else:
-            dst.text = (dst.text or "") + text
-
-    add_text(src.text)
+    _add_text(dst, src.text)
     for child in src:
-        tag = _tag(child)
-        tag = RENAMED_TAGS.get(tag, tag)
-        if tag in ALLOWED_TAGS:
-            new = etree.SubElement(dst, tag)
-            for attr in ALLOWED_TAGS[tag]:
-                value = child.get(attr)
-                if tag == "img" and attr == "src":
-                    value = child.get("data-src") or child.get("data-lazy-src") or value
-                if attr in ("href", "src"):
-                    value = _safe_url(value, base_url)
-                if value:
-                    new.set(attr, value.strip())
-            if tag == "img" and new.get("src") is None:
-                dst.remove(new)
-            else:
-                _copy_safe(child, new, base_url)
-        elif tag and tag not in DROPPED_TAGS:
-            _copy_safe(child, dst, base_url)  # unknown wrapper: keep what is inside
-        add_text(child.tail)
+        _copy_element(child, dst, base_url)
+        _add_text(dst, child.tail)
+
+
+def _add_text(dst: etree._Element, text: str | None) -> None:
+    if not text:
+        return
+    if len(dst):
+        last = dst[-1]
+        last.tail = (last.tail or "") + text
+    else:
+        dst.text = (dst.text or "") + text
+
+
+def _copy_element(src: lxml.html.HtmlElement, dst: etree._Element, base_url: str) -> None:
+    """Append the safe form of ``src`` itself (not its tail) to ``dst``."""
+    tag = _tag(src)
+    tag = RENAMED_TAGS.get(tag, tag)
+    if tag in ALLOWED_TAGS:
+        new = etree.SubElement(dst, tag)
+        for attr in ALLOWED_TAGS[tag]:
+            value = src.get(attr)
+            if tag == "img" and attr == "src":
+                value = src.get("data-src") or src.get("data-lazy-src") or value
+            if attr in ("href", "src"):
+                value = _safe_url(value, base_url)
+            if value:
+                new.set(attr, value.strip())
+        if tag == "img" and new.get("src") is None:
+            dst.remove(new)
+        else:
+            _copy_safe(src, new, base_url)
+    elif tag and tag not in DROPPED_TAGS:
+        _copy_safe(src, dst, base_url)  # unknown wrapper: keep what is inside
 
 
 def sanitize(element: lxml.html.HtmlElement, base_url: str) -> str:
@@ -445,11 +634,7 @@ def sanitize(element: lxml.html.HtmlElement, base_url: str) -> str:
     tag = RENAMED_TAGS.get(_tag(element), _tag(element))
     holder = etree.Element("div")
     if tag in ALLOWED_TAGS:
-        wrapper = deepcopy(element)
-        wrapper.tail = None
-        container = lxml.html.Element("div")
-        container.append(wrapper)
-        _copy_safe(container, holder, base_url)
+        _copy_element(element, holder, base_url)
     else:
         _copy_safe(element, holder, base_url)
     out = (holder.text or "") + "".join(

@@ -15,7 +15,6 @@ trafilatura is the last resort when no selector finds text.
 from __future__ import annotations
 
 import html as htmllib
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -47,7 +46,7 @@ from crawler.extract.html import (
     select,
 )
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
-from crawler.extract.text import storable, storable_json, strip_site_suffix, tidy
+from crawler.extract.text import loads_storable, storable, strip_site_suffix, tidy
 from crawler.items import REVISION_FIELDS, ArticleItem, Fetch
 
 EXTRACTOR = "akhbar.page"
@@ -174,13 +173,7 @@ def decode_html(
     bom_encoding, bom = read_bom(data)
     if bom_encoding and bom:
         data = data[len(bom) :]
-    declared = [
-        bom_encoding,
-        encoding,
-        http_content_type_encoding(content_type) if content_type else None,
-        html_body_declared_encoding(data),
-    ]
-    for name in declared:
+    for name in _declared_encodings(data, bom_encoding, encoding, content_type):
         text = _decode_declared(data, name) if name else None
         if text is not None:
             return text
@@ -194,6 +187,17 @@ def decode_html(
     if best is None:
         raise NotAnArticle("undecodable", f"not text in {' or '.join(LIKELY_ENCODINGS)}")
     return str(best)
+
+
+def _declared_encodings(
+    data: bytes, bom_encoding: str | None, encoding: str | None, content_type: str | None
+) -> Iterator[str | None]:
+    """The declarations in order, each looked for only when the ones before do not decode
+    (the ``<meta>`` search reads the page's head)."""
+    yield bom_encoding
+    yield encoding
+    yield http_content_type_encoding(content_type) if content_type else None
+    yield html_body_declared_encoding(data)
 
 
 def _decode_declared(data: bytes, name: str) -> str | None:
@@ -256,7 +260,7 @@ def jsonld_nodes(
         if not raw:
             continue
         try:
-            data = storable_json(json.loads(raw, strict=False), repairs)
+            data = loads_storable(raw, repairs)
         except (ValueError, RecursionError):
             continue
         nodes.extend(_walk_jsonld(data))

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 TATWEEL = "\u0640"
@@ -23,8 +25,13 @@ _TASHKEEL = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u0
 _INVISIBLE = re.compile(
     "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 )
+# Tatweel, tashkeel and invisible marks in one pass (removing one never makes another).
+_COSMETIC = re.compile(f"[{TATWEEL}{_TASHKEEL.pattern[1:-1]}{_INVISIBLE.pattern[1:-1]}]")
 _TAG = re.compile(r"<[^>]{0,2000}>")
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_SPACE_CHARS = "\t\u00a0\u2000-\u200a\u202f\u205f\u3000"  # besides " "
+# A run of spaces that is not already one plain " " (matching a single " " as well made
+# one substitution per word).
+_SPACES = re.compile(f"[ {_SPACE_CHARS}]{{2,}}|[{_SPACE_CHARS}]")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
@@ -43,7 +50,12 @@ def storable(text: str, repairs: Counter[str] | None = None) -> str:
     nuls = text.count(_NUL)
     if nuls:
         text = text.replace(_NUL, "")
-    text, surrogates = _SURROGATE.subn(REPLACEMENT, text)
+    surrogates = 0
+    if not text.isascii():
+        try:  # fails exactly when there is a surrogate; several times faster than the regex
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text, surrogates = _SURROGATE.subn(REPLACEMENT, text)
     if repairs is not None:
         if nuls:
             repairs["nul_removed"] += nuls
@@ -63,11 +75,26 @@ def storable_json(value: Any, repairs: Counter[str] | None = None) -> Any:
     return value
 
 
+# In JSON text, what decodes to something ``storable`` changes: a NUL or a surrogate, escaped
+# or not (a pair of escapes that makes one character is caught too, and harmless).
+_UNSTORABLE_JSON = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})|[\x00\ud800-\udfff]")
+
+
+def loads_storable(raw: str, repairs: Counter[str] | None = None) -> Any:
+    """``json.loads(raw, strict=False)`` made ``storable_json``; the walk over every string
+    is skipped when the text holds nothing it would change (nearly always)."""
+    value = json.loads(raw, strict=False)
+    return storable_json(value, repairs) if _UNSTORABLE_JSON.search(raw) else value
+
+
 def tidy(text: str) -> str:
     """Whitespace tidied, nothing else: the stored form of a text field."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
-    return "\n".join(lines).strip()
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _SPACES.sub(" ", text)  # never spans a line break: once for all the lines
+    if "\n" not in text:
+        return text.strip()
+    return "\n".join([line.strip() for line in text.split("\n")]).strip()
 
 
 def join_paragraphs(paragraphs: Iterable[str]) -> str:
@@ -78,12 +105,11 @@ def join_paragraphs(paragraphs: Iterable[str]) -> str:
 def normalize_for_hash(text: str) -> str:
     """Remove cosmetic differences only: markup, entities, Unicode form, tatweel,
     tashkeel, invisible marks and whitespace. A changed letter, hamza or digit survives."""
-    text = _TAG.sub(" ", text)
+    if "<" in text:
+        text = _TAG.sub(" ", text)
     text = html.unescape(text)
     text = unicodedata.normalize("NFKC", text)
-    text = text.replace(TATWEEL, "")
-    text = _TASHKEEL.sub("", text)
-    text = _INVISIBLE.sub("", text)
+    text = _COSMETIC.sub("", text)
     return " ".join(text.split())
 
 
@@ -129,15 +155,34 @@ _TITLE_SEPARATORS = ("-", "–", "—", "|", "||", "::", "«", "»", ":", "/", "
 def strip_site_suffix(title: str, site_names: Iterable[str]) -> str:
     """``title`` without a trailing (or leading) " – <site name>"; unchanged otherwise."""
     title = tidy(title)
-    for name in site_names:
-        key = normalize_for_search(name)
-        if not key:
-            continue
-        for sep in _TITLE_SEPARATORS:
-            head, found, tail = title.rpartition(f" {sep} ")
-            if found and head and normalize_for_search(tail) == key:
+    keys = [key for key in map(_name_key, site_names) if key]
+    if not keys:
+        return title
+    # Per separator in the title: (head, its tail's key, rest, its lead's key).
+    cuts: list[tuple[str, str | None, str, str | None]] = []
+    for sep in _TITLE_SEPARATORS:
+        marker = f" {sep} "
+        if marker in title:
+            head, _, tail = title.rpartition(marker)
+            lead, _, rest = title.partition(marker)
+            cuts.append(
+                (
+                    head,
+                    normalize_for_search(tail) if head else None,
+                    rest,
+                    normalize_for_search(lead) if rest else None,
+                )
+            )
+    for key in keys:
+        for head, tail_key, rest, lead_key in cuts:
+            if tail_key == key:
                 return tidy(head)
-            tail, found, rest = title.partition(f" {sep} ")
-            if found and rest and normalize_for_search(tail) == key:
+            if lead_key == key:
                 return tidy(rest)
     return title
+
+
+@lru_cache(maxsize=256)
+def _name_key(name: str) -> str:
+    """A site name's comparison form (a crawl has a handful: computed once each)."""
+    return normalize_for_search(name)
