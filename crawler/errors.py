@@ -31,6 +31,10 @@ class NotAnArticle(Exception):
         self.reason = reason
         self.detail = detail
 
+    def __reduce__(self) -> tuple[type[NotAnArticle], tuple[str, str]]:
+        # Pickled (from an extraction worker) by its reason and detail, not its message.
+        return (type(self), (self.reason, self.detail))
+
 
 class DatabaseError(RuntimeError):
     """An expected failure with a one-line explanation (unreachable server, bad URL...)."""

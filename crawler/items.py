@@ -96,6 +96,9 @@ class ArticleItem:
     # Characters PostgreSQL cannot store (NUL, lone surrogates) taken out of the text, by
     # kind ("nul_removed", "surrogates_replaced"): counted by the clean pipeline.
     text_repairs: dict[str, int] = field(default_factory=dict)
+    # ``content_hash`` of ``hashed_fields()``, once they are final (set by the dedupe
+    # pipeline, after cleaning; the writer uses it instead of hashing the text again).
+    content_hash: bytes | None = None
 
     def all_urls(self) -> list[str]:
         """Every URL the article was reached under here, first seen first, without repeats."""

@@ -5,6 +5,8 @@ spider's own delay and concurrency come from its ``politeness`` declaration
 (crawler/politeness.py), set at spider priority over the defaults below.
 """
 
+import os
+
 from crawler.config import contact_url
 
 BOT_NAME = "akhbar"
@@ -15,7 +17,13 @@ NEWSPIDER_MODULE = "crawler.spiders"
 
 USER_AGENT = f"akhbar/0.1 (+{contact_url()}; news archive for research)"
 ROBOTSTXT_OBEY = True
+# Worker processes extracting article pages off the reactor thread (crawler.extract.workers);
+# 0 extracts inline. One by default when there is a core for it.
+AKHBAR_EXTRACT_WORKERS = 1 if (os.cpu_count() or 1) > 1 else 0
 CONCURRENT_REQUESTS = 8
+# Items of one callback's output processed at once (Scrapy's 100 starts 100 asyncio tasks
+# for every response; an article page yields one item, a listing page's requests need few).
+CONCURRENT_ITEMS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0
 AUTOTHROTTLE_ENABLED = True

@@ -63,12 +63,14 @@ class DedupePipeline:
         return item
 
     def _article(self, item: ArticleItem) -> ArticleItem:
+        # The fields are final here (cleaned, validated): hashed once, carried to the writer.
+        item.content_hash = content_hash(**item.hashed_fields())
         urls = item.all_urls()
         keys = list(dict.fromkeys(url_key(u) for u in urls))
         seen = self._articles[item.site]
         article = seen.resolve(item.external_id, keys)
         if article is None:
-            article = _Article(item.external_id, content_hash(**item.hashed_fields()), set(urls))
+            article = _Article(item.external_id, item.content_hash, set(urls))
             seen.add(article, keys)
             return item
         new_urls = [u for u in urls if u not in article.urls]
@@ -83,6 +85,6 @@ class DedupePipeline:
             article.external_id = item.external_id
         seen.add(article, keys)
         self.stats.inc_value("dedupe/merged_urls", len(new_urls))
-        if content_hash(**item.hashed_fields()) != article.digest:
+        if item.content_hash != article.digest:
             self.stats.inc_value("dedupe/content_differs")
         return item

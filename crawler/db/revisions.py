@@ -560,7 +560,7 @@ def _apply(
                 )
             )
             art.canonical_url = o.canonical_url
-        h = content_hash(**o.hashed_fields())
+        h = o.content_hash or content_hash(**o.hashed_fields())
         if h != art.current_hash:
             stats.revised += 1
             _add_revision(art, o, b, w, crawl_run_id, h)
@@ -641,7 +641,7 @@ def _add_revision(
     crawl_run_id: int | None,
     h: bytes | None = None,
 ) -> None:
-    h = h if h is not None else content_hash(**o.hashed_fields())
+    h = h if h is not None else (o.content_hash or content_hash(**o.hashed_fields()))
     art.revision_count += 1
     art.current_hash = h
     art.published_at = o.published_at

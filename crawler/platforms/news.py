@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -57,6 +57,10 @@ from crawler.extract.urls import same_site
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch, KnownArticle, SiteInfo
 from crawler.middlewares import RECEIVED_HEADERS_META
 from crawler.politeness import Politeness
+
+if TYPE_CHECKING:
+    from crawler.extract.page import ExtractedArticle
+    from crawler.extract.workers import ExtractPool
 
 logger = logging.getLogger(__name__)
 
@@ -228,6 +232,7 @@ class NewsSpider(scrapy.Spider):
         self.refetch = bool(values.get("refetch"))
         self.progress = Progress()
         self.discovery: Discovery | None = None  # made when the archive has been read
+        self.extract_pool: ExtractPool | None = None  # made when the crawl starts
         home = urlsplit(self.base_url).path or "/"
         self.home_paths = {"", "/", home, home.rstrip("/")}
 
@@ -297,7 +302,28 @@ class NewsSpider(scrapy.Spider):
 
     # --- discovery and the decision --------------------------------------------------
 
+    def open_extract_pool(self) -> None:
+        """Worker processes for page extraction (``AKHBAR_EXTRACT_WORKERS``; 0: inline).
+
+        Inline instead when a worker could not run this spider's extraction: a class made
+        at run time does not pickle by reference, and an ``extract_page`` override runs in
+        the crawl process."""
+        from scrapy.utils.reactor import is_asyncio_reactor_installed
+
+        from crawler.extract.workers import ExtractPool, travels_by_reference
+
+        workers = self.crawler.settings.getint("AKHBAR_EXTRACT_WORKERS", 0)
+        if workers <= 0 or not is_asyncio_reactor_installed():
+            return
+        if type(self).extract_page is not NewsSpider.extract_page or not travels_by_reference(
+            type(self)
+        ):
+            self.inc("extract/inline")
+            return
+        self.extract_pool = ExtractPool(workers)
+
     async def start(self) -> Any:
+        self.open_extract_pool()
         known = self.known_index(self.load_known())
         self.crawler.stats.set_value("spider/known", len(known))
         if self.since_recent:
@@ -418,62 +444,103 @@ class NewsSpider(scrapy.Spider):
             fetch=fetch_of(response, fetched_at),
         )
 
-    def parse_article(self, response: Response) -> Iterator[Any]:
+    def parse_article(self, response: Response) -> Any:
+        """The observations an article page makes: a list, or with the extraction pool
+        (``crawler.extract.workers``) a coroutine Scrapy awaits for that list."""
         fetched_at = utcnow()
         known: KnownArticle | None = response.meta.get("known")
         candidate: Candidate | None = response.meta.get("candidate")
         if response.status == 304 and known is not None:
             self.inc("not_modified")
             self.tick()
-            yield ArticleSeen(
-                site=self.name,
-                observed_at=fetched_at,
-                external_id=known.external_id,
-                url=known.canonical_url,
-                modified_at=candidate.lastmod if candidate else None,
-            )
-            return
+            return [
+                ArticleSeen(
+                    site=self.name,
+                    observed_at=fetched_at,
+                    external_id=known.external_id,
+                    url=known.canonical_url,
+                    modified_at=candidate.lastmod if candidate else None,
+                )
+            ]
         if response.status in (404, 410):
             if known is not None:
-                yield self.gone(
-                    response, known, response.status, f"http {response.status}", fetched_at
-                )
-            else:
-                self.inc(f"not_article/http_{response.status}")
-            return
+                return [
+                    self.gone(
+                        response, known, response.status, f"http {response.status}", fetched_at
+                    )
+                ]
+            self.inc(f"not_article/http_{response.status}")
+            return []
         if response.status != 200:
             self.inc(f"not_article/http_{response.status}")
-            return
+            return []
         if self.redirected_home(response):
             if known is not None:
-                yield self.gone(
-                    response, known, 200, "soft 404: redirected to home page", fetched_at
-                )
-            else:
-                self.inc("not_article/home_redirect")
-            return
+                return [
+                    self.gone(response, known, 200, "soft 404: redirected to home page", fetched_at)
+                ]
+            self.inc("not_article/home_redirect")
+            return []
         if not self.own_url(response.url):  # redirected off the site
             self.inc("foreign/redirect")
             self.logger.info("article left the site: %s -> %s", response.request.url, response.url)
-            return
+            return []
+        if self.extract_pool is not None and self.extract_pool.usable:
+            return self._article_from_pool(response, fetched_at)
         try:
-            item = self.extract_page(response, fetched_at)
-        except NotAnArticle as exc:
-            reason = exc.reason
+            item: ArticleItem | BaseException = self.extract_page(response, fetched_at)
+        except Exception as exc:
+            item = exc
+        return self.article_outcome(response, fetched_at, item)
+
+    async def _article_from_pool(self, response: Response, fetched_at: datetime) -> list[Any]:
+        """``parse_article``'s extraction in a worker process; inline if the pool broke."""
+        from crawler.extract.workers import BrokenPool
+
+        assert self.extract_pool is not None
+        outcome: ArticleItem | BaseException
+        try:
+            extracted = await self.extract_pool.run(
+                type(self).extract_html, *self._page(response, fetched_at)
+            )
+            outcome = self.item_of(extracted, response, fetched_at)
+        except BrokenPool:
+            self.inc("extract/pool_broken")
+            self.logger.warning("extraction pool broken; extracting inline: %s", response.url)
+            try:
+                outcome = self.extract_page(response, fetched_at)
+            except Exception as exc:
+                outcome = exc
+        except Exception as exc:
+            outcome = exc
+        return self.article_outcome(response, fetched_at, outcome)
+
+    def article_outcome(
+        self, response: Response, fetched_at: datetime, outcome: ArticleItem | BaseException
+    ) -> list[Any]:
+        """What an extraction (an item, ``NotAnArticle`` or a bug) makes of an article page."""
+        known: KnownArticle | None = response.meta.get("known")
+        candidate: Candidate | None = response.meta.get("candidate")
+        if isinstance(outcome, NotAnArticle):
+            reason = outcome.reason
             if reason == "challenge":
                 self.inc("blocked")
             elif known is not None and self.is_soft_404(response, reason):
-                yield self.gone(response, known, 200, f"soft 404: {reason}", fetched_at)
-                return
+                return [self.gone(response, known, 200, f"soft 404: {reason}", fetched_at)]
             self.inc(f"not_article/{reason}")
             self.logger.info("not an article (%s): %s", reason, response.url)
-            return
-        except Exception:
+            return []
+        if isinstance(outcome, BaseException):
             # Any other exception is a bug, not a page property (a UnicodeDecodeError has a
             # ``.reason`` too): its traceback, counted, and the crawl goes on.
-            self.logger.exception("extraction failed for %s", response.url)
+            self.logger.error(
+                "extraction failed for %s",
+                response.url,
+                exc_info=(type(outcome), outcome, outcome.__traceback__),
+            )
             self.inc("errors")
-            return
+            return []
+        item = outcome
         if not self.own_url(item.canonical_url):
             # A syndicated copy names its original as canonical; the page is still what
             # this site published at this URL, so it is archived under the fetched URL.
@@ -499,7 +566,7 @@ class NewsSpider(scrapy.Spider):
         ]
         self.inc("articles/page")
         self.tick()
-        yield item
+        return [item]
 
     def set_edition_language(self, item: ArticleItem, language: str) -> None:
         """An article of a declared edition is in that edition's language, unless its
@@ -507,21 +574,38 @@ class NewsSpider(scrapy.Spider):
         if item.language == self.extraction.language:
             item.language = language
 
-    def extract_page(self, response: Response, fetched_at: datetime) -> ArticleItem:
-        """The article on a fetched page (raises ``NotAnArticle``)."""
+    @classmethod
+    def extract_html(
+        cls, body: bytes, url: str, fetched_at: datetime, content_type: str | None
+    ) -> ExtractedArticle:
+        """The article on a page's bytes (raises ``NotAnArticle``): what a worker process
+        runs (``crawler.extract.workers``), so it takes only what pickles."""
         from crawler.extract.page import extract_article
 
+        return extract_article(body, url, fetched_at, cls.extraction, content_type=content_type)
+
+    @staticmethod
+    def _page(response: Response, fetched_at: datetime) -> tuple[bytes, str, datetime, str | None]:
+        """``extract_html``'s arguments for a response."""
         # Decoded by extraction from the bytes and headers, as re-extraction of the stored
         # fetch does (Scrapy's own guess at an undeclared encoding is often wrong).
         content_type = response.headers.get("Content-Type")
-        extracted = extract_article(
+        return (
             response.body,
             response.url,
             fetched_at,
-            self.extraction,
-            content_type=content_type.decode("latin-1") if content_type else None,
+            content_type.decode("latin-1") if content_type else None,
         )
+
+    def item_of(
+        self, extracted: ExtractedArticle, response: Response, fetched_at: datetime
+    ) -> ArticleItem:
         return extracted.to_item(self.name, fetch=fetch_of(response, fetched_at))
+
+    def extract_page(self, response: Response, fetched_at: datetime) -> ArticleItem:
+        """The article on a fetched page (raises ``NotAnArticle``)."""
+        extracted = self.extract_html(*self._page(response, fetched_at))
+        return self.item_of(extracted, response, fetched_at)
 
     def is_soft_404(self, response: Response, reason: str) -> bool:
         """A known article's URL answering 200 with a "not found" page or the home page."""
@@ -547,4 +631,6 @@ class NewsSpider(scrapy.Spider):
         yield from ()
 
     def closed(self, reason: str) -> None:
+        if self.extract_pool is not None:
+            self.extract_pool.shutdown()
         self.logger.info("%s (%s)", self.progress.line(self.name), reason)
