@@ -4,8 +4,8 @@
 
 Reads the shared benchmark pages (``../shared/fixtures/arabic-news-benchmarks``, next to the
 checkout; never copied into the project) and the project's own golden cases
-(``tests/fixtures/<spider>/``), runs ``extract_article`` with the default profile (the
-golden cases with their spider's profile), and prints per page: paragraph recall and
+(``tests/fixtures/<spider>/``), runs ``extract_article`` with the default page class (the
+golden cases with their spider's page), and prints per page: paragraph recall and
 precision against the expected text, title and date agreement, and milliseconds per page.
 
 Paragraphs are compared after ``normalize_for_hash``; a paragraph counts as found when it
@@ -137,7 +137,7 @@ def shared_cases(root: Path) -> list[Expected]:
 
 
 def golden_cases() -> list[Expected]:
-    from golden import discover, profile_for_spider
+    from golden import discover, page_for_spider
 
     out = []
     for case in discover():
@@ -152,7 +152,7 @@ def golden_cases() -> list[Expected]:
                 e["body_text"].split("\n\n"),
                 e["title"],
                 (e["published_at"] or "")[:10] or None,
-                profile_for_spider(case.spider),
+                page_for_spider(case.spider),
             )
         )
     return out
@@ -166,7 +166,7 @@ def score(case: Expected) -> dict[str, object]:
     html = _read(case.path)
     start = time.perf_counter()
     try:
-        kwargs = {"profile": case.profile} if case.profile else {}
+        kwargs = {"page": case.profile} if case.profile else {}
         got = extract_article(html, case.url, FETCHED, **kwargs)
     except NotAnArticle as exc:
         row = {"name": case.name, "error": exc.reason, "ms": (time.perf_counter() - start) * 1000}

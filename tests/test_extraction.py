@@ -9,7 +9,7 @@ from functools import cache
 
 import lxml.html
 import pytest
-from golden import Case, derive, discover, profile_for_spider
+from golden import Case, derive, discover, page_for_spider
 
 from crawler.extract.html import sanitize_html
 from crawler.extract.page import FIELDS, NotAnArticle, extract_article
@@ -64,9 +64,7 @@ def seed_case() -> Case:
 
 def test_seed_body_is_exactly_its_eight_paragraphs():
     case = seed_case()
-    article = extract_article(
-        case.html(), case.url, case.fetched_at, profile_for_spider("furatpost")
-    )
+    article = extract_article(case.html(), case.url, case.fetched_at, page_for_spider("furatpost"))
     paragraphs = article.body_text.split("\n\n")
     assert len(paragraphs) == 8
     assert paragraphs[0].startswith("سقط عشرات القتلى")
@@ -91,7 +89,7 @@ def test_structured_data_missing_falls_back_to_theme_markup():
     html = case.html().decode()
     html = re.sub(r'<script type="application/ld\+json".*?</script>', "", html, flags=re.S)
     html = re.sub(r"<meta (?:property|name)=\"(?:og|article|author|twitter)[^>]*>", "", html)
-    got = extract_article(html, case.url, case.fetched_at, profile_for_spider("furatpost")).fields()
+    got = extract_article(html, case.url, case.fetched_at, page_for_spider("furatpost")).fields()
     for name in FIELDS:
         assert got[name] == case.expected[name], name
 
@@ -102,7 +100,7 @@ def test_a_one_sentence_breaking_news_post_is_an_article():
     site = WordPressSite.furatpost()
     sentence = "مقتل ثلاثة مدنيين بقصف على ريف دير الزور الشرقي."
     post = site.add({"title": "عاجل | قصف على ريف دير الزور", "paragraphs": [sentence]})
-    profile = profile_for_spider("furatpost")
+    profile = page_for_spider("furatpost")
     page = extract_article(site.render_article(post.id), site.permalink(post.id), FETCHED, profile)
     rest = extract_rest_post(site.rest_post(post.id), FETCHED, profile)
     assert page.body_text == rest.body_text == sentence
@@ -117,14 +115,15 @@ def test_rest_and_page_give_the_same_revision_fields():
     # The REST entries and pages the replica serves: its articles and generated ones, with
     # bylines, "اقرأ أيضاً"/"مواد ذات صلة" blocks and captioned images inside the content.
     site = WordPressSite.furatpost(generated=40)
-    profile = profile_for_spider("furatpost")
+    profile = page_for_spider("furatpost")
     for article in site.published():
         page = extract_article(
             site.render_article(article.id), site.permalink(article.id), FETCHED, profile
         )
         rest = extract_rest_post(site.rest_post(article.id), FETCHED, profile)
         assert rest.external_id == page.external_id == str(article.id)
-        assert rest.body_text == page.body_text == "\n\n".join(article.paragraphs)
+        # The credit line the content opens with ("فرات بوست / أخبار") is body.
+        assert rest.body_text == page.body_text == article.body_text
         for name in ("title", "authors", "section", "tags", "image_url", "canonical_url"):
             assert getattr(rest, name) == getattr(page, name), (article.id, name)
         assert rest.published_at == page.published_at and rest.modified_at == page.modified_at
@@ -162,6 +161,8 @@ def test_rest_local_dates_and_rejections():
 
 # --- hand-written pages -------------------------------------------------------------------
 
+# The credit line wp_page's content opens with: body, by the body rule.
+CREDIT = "عنب بلدي – خاص"
 PARAGRAPHS = [
     "قالت مصادر محلية إن دورية عسكرية انتشرت صباح اليوم في أحياء مدينة الرقة الشمالية.",
     "وأضافت المصادر أن الدورية أقامت حواجز مؤقتة وفتشت عدداً من المنازل قبل أن تنسحب.",
@@ -176,7 +177,7 @@ def wp_page(
 ) -> str:
     if content is None:
         content = f"""
-<p><strong>عنب بلدي – خاص</strong></p>
+<p><strong>{CREDIT}</strong></p>
 <p>{PARAGRAPHS[0]}</p>
 <p><strong>اقرأ أيضاً:</strong> <a href="/other/">خبر آخر عن الرقة</a></p>
 <figure class="wp-caption"><img src="/img/raqqa.jpg" alt="الرقة"><figcaption class="wp-caption-text">صورة أرشيفية</figcaption></figure>
@@ -206,7 +207,7 @@ def wp_page(
 def test_wordpress_page_without_structured_data():
     got = extract_article(wp_page(), "https://example.net/archives/555?utm_source=rss", FETCHED)
     assert got.title == "دورية في الرقة"
-    assert got.body_text == "\n\n".join(PARAGRAPHS)
+    assert got.body_text == "\n\n".join([CREDIT, *PARAGRAPHS])
     assert got.authors == ["سامر الأحمد"]
     assert got.published_at.isoformat() == "2021-03-04T09:15:00+02:00"
     assert got.tags == ["الرقة"]
@@ -258,11 +259,10 @@ def test_jsonld_graph_wins_and_profile_selector_overrides():
 
 
 def test_profile_byline_and_boilerplate_additions():
-    content = (
-        f"<p>الرقة - خاص</p><p>{PARAGRAPHS[0]}</p><p>للمزيد: تابع قناتنا</p><p>{PARAGRAPHS[1]}</p>"
-    )
+    # A line that is not article text (an editor's signature), unlike a credit line.
+    content = f"<p>تدقيق: فريق التحرير</p><p>{PARAGRAPHS[0]}</p><p>للمزيد: تابع قناتنا</p><p>{PARAGRAPHS[1]}</p>"
     profile = ExtractionProfile(
-        byline_patterns=(r"الرقة\s*-\s*خاص",), extra_boilerplate=(r"للمزيد:",)
+        byline_patterns=(r"تدقيق\s*:.{0,30}",), extra_boilerplate=(r"للمزيد:",)
     )
     got = extract_article(
         wp_page(content=content), "https://example.net/archives/555", FETCHED, profile
@@ -304,7 +304,7 @@ def test_windows_1256_declared_only_in_meta():
         '<meta http-equiv="Content-Type" content="text/html; charset=windows-1256">',
     )
     got = extract_article(page.encode("cp1256"), "https://example.net/archives/555", FETCHED)
-    assert got.body_text == "\n\n".join(PARAGRAPHS)
+    assert got.body_text == "\n\n".join([CREDIT, *PARAGRAPHS])
 
 
 def test_generic_fallback_when_no_selector_matches():
@@ -320,7 +320,7 @@ def test_generic_fallback_when_no_selector_matches():
 def test_numbers_in_titles_are_not_error_pages():
     page = wp_page(body_class="").replace("دورية في الرقة – عنب بلدي", "مقتل 500 عنصر في الرقة")
     got = extract_article(page, "https://example.net/archives/555", FETCHED)
-    assert got.body_text == "\n\n".join(PARAGRAPHS)
+    assert got.body_text == "\n\n".join([CREDIT, *PARAGRAPHS])
     not_found = "<html><head><title>404 - الصفحة غير موجودة</title></head><body><h1>404</h1><p>عذراً</p></body></html>"
     with pytest.raises(NotAnArticle, match="error_page"):
         extract_article(not_found, "https://example.net/x/", FETCHED)
@@ -409,7 +409,7 @@ def test_cli_extract_rest_post_json(tmp_path, capsys):
     assert main(["extract", str(saved), "--url", url]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["authors"] == ["admindiaa"] and out["external_id"] == "31842"
-    assert out["body_text"] == "\n\n".join(site.get(31842).paragraphs)
+    assert out["body_text"] == site.get(31842).body_text
 
 
 def test_cli_extract_an_entry_of_a_rest_list_response(tmp_path, capsys):
@@ -474,7 +474,7 @@ def test_reextract_the_entry_of_a_rest_list_response():
     )
     name, got = reextract(row)
     assert name == "furatpost"
-    expected = extract_rest_post(posts[1], at, profile_for_spider("furatpost"))
+    expected = extract_rest_post(posts[1], at, page_for_spider("furatpost"))
     assert got.fields() == expected.fields()
     row.fetch_entry = "/9"
     with pytest.raises(NotAnArticle, match="no REST entry /9"):
@@ -532,7 +532,7 @@ def test_golden_add_and_refresh(tmp_path, monkeypatch, capsys):
     )
     (case,) = golden.discover("example")
     assert case.name == "2021-03-04_555"  # published date and post id: ASCII, never the slug
-    assert case.expected["body_text"] == "\n\n".join(PARAGRAPHS)
+    assert case.expected["body_text"] == "\n\n".join([CREDIT, *PARAGRAPHS])
     assert golden.main(["refresh", "--check"]) == 0
     text = case.json_path.read_text(encoding="utf-8")
     assert "دورية في الرقة" in text  # ensure_ascii=False

@@ -1,11 +1,12 @@
-"""What a site declares about extracting its articles.
+"""What a site declares about extracting its articles, besides its page class.
 
-A spider sets ``extraction = ExtractionProfile(...)`` as a class attribute. The defaults
-fit a WordPress site: structured data (JSON-LD, OpenGraph, ``article:*`` meta) gives the
+A site's page class (``crawler.extract.page``) carries ``profile = ExtractionProfile(...)``
+(``WordPressPage.declare(site_names=...)`` fills it). The defaults fit a WordPress site: structured data (JSON-LD, OpenGraph, ``article:*`` meta) gives the
 fields, ``.entry-content`` and its usual variants give the body, and the common plugin
 junk inside the body (share buttons, related posts, captions, "اقرأ أيضاً" link paragraphs)
 is removed. A site adds to the defaults with the ``extra_*``/``byline_patterns`` fields and
-overrides a field with a selector only where structured data is wrong or missing.
+declares a field's selector only where structured data is wrong or missing (where the
+selector stands in the field's order is the page class's ``<field>_sources``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
+
+from crawler.extract.verdict import MIN_BODY_CHARS
+
+if TYPE_CHECKING:
+    from crawler.extract.page import ArticlePage
 
 # Where WordPress themes and common CMSs put the article content, most specific first.
 DEFAULT_BODY_SELECTORS: tuple[str, ...] = (
@@ -185,9 +192,7 @@ class ExtractionProfile:
     image_selector: str | None = None
     # A regex with one group taking the site's article id from a URL (e.g. r"/archives/(\d+)").
     external_id_pattern: str | None = None
-    # Shorter is not an article. Low on purpose: a breaking-news post ("عاجل | ...") can be
-    # one sentence; error, challenge and listing pages are recognised by other means.
-    min_body_chars: int = 25
+    min_body_chars: int = MIN_BODY_CHARS  # shorter is not an article (crawler.extract.verdict)
     use_generic_fallback: bool = True  # trafilatura when no body selector finds text
 
     @property
@@ -210,36 +215,32 @@ class ExtractionProfile:
 DEFAULT_PROFILE = ExtractionProfile()
 
 
-def spider_profiles() -> dict[str, tuple[ExtractionProfile, tuple[str, ...]]]:
-    """``{spider name: (its extraction profile, its allowed_domains)}`` for every spider in
-    ``crawler.spiders`` that declares an ``extraction`` attribute."""
-    from scrapy.spiderloader import SpiderLoader  # Scrapy only when a registry is wanted
-    from scrapy.utils.project import get_project_settings
+def site_pages() -> dict[str, tuple[type[ArticlePage], tuple[str, ...]]]:
+    """``{spider name: (its page class, its allowed_domains)}`` for every spider declared
+    in ``crawler.spiders`` (imported only when a registry is wanted)."""
+    from crawler.spiders import spider_classes
 
-    loader = SpiderLoader.from_settings(get_project_settings())
-    found: dict[str, tuple[ExtractionProfile, tuple[str, ...]]] = {}
-    for name in loader.list():
-        cls = loader.load(name)
-        profile = getattr(cls, "extraction", None)
-        if isinstance(profile, ExtractionProfile):
-            found[name] = (profile, tuple(getattr(cls, "allowed_domains", None) or ()))
-    return found
+    return {
+        name: (cls.page, tuple(getattr(cls, "allowed_domains", None) or ()))
+        for name, cls in spider_classes().items()
+    }
 
 
-def profile_for(
+def page_for(
     url: str | None = None, site: str | None = None
-) -> tuple[str | None, ExtractionProfile]:
-    """The spider name and profile for ``site`` (a spider name) or else ``url``'s host;
-    ``(None, DEFAULT_PROFILE)`` when no spider matches."""
+) -> tuple[str | None, type[ArticlePage]]:
+    """The spider name and page class for ``site`` (a spider name) or else ``url``'s host;
+    ``(None, DEFAULT_PAGE)`` when no spider matches."""
+    from crawler.extract.page import DEFAULT_PAGE
     from crawler.extract.urls import same_site
 
-    spiders = spider_profiles()
+    spiders = site_pages()
     if site:
         if site in spiders:
             return site, spiders[site][0]
-        raise KeyError(f"no spider named {site!r} declares an extraction profile")
+        raise KeyError(f"no spider named {site!r}")
     if url:
-        for name, (profile, domains) in sorted(spiders.items()):
+        for name, (page, domains) in sorted(spiders.items()):
             if domains and same_site(url, domains):
-                return name, profile
-    return None, DEFAULT_PROFILE
+                return name, page
+    return None, DEFAULT_PAGE

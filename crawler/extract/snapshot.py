@@ -10,7 +10,7 @@ re-extract archived fetches (after an extractor upgrade, or to check one):
   under ``/wp-json/wp/v2/posts/ID`` before fetch records existed) the same way;
 * anything else is a page, through ``crawler.extract.page.extract_article``;
 
-all with the extraction profile of the spider that owns the URL (or the one named). Raises
+all with the page class of the spider that owns the URL (or the one named). Raises
 ``NotAnArticle`` when the response holds no article.
 """
 
@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from crawler.extract.page import ExtractedArticle, NotAnArticle, extract_article
-from crawler.extract.profile import profile_for
+from crawler.extract.profile import page_for
 from crawler.extract.wordpress import extract_rest_post
 
 _REST_POST_URL = re.compile(r"/wp-json/wp/v2/posts/\d+|[?&]rest_route=[^&]*/wp/v2/posts/\d+")
@@ -62,7 +62,7 @@ def extract_snapshot(
     the ``Content-Type`` in ``headers``, ``<meta>``, detection), ``encoding`` overrides it; ``entry`` is the JSON
     pointer of the post in a REST list response. ``KeyError`` for an unknown spider name,
     ``NotAnArticle`` when there is no article."""
-    name, profile = profile_for(url, site)
+    name, page = page_for(url, site)
     content_type = header(headers, "Content-Type")
     if entry is not None:
         try:
@@ -71,7 +71,7 @@ def extract_snapshot(
             raise NotAnArticle("empty_page", f"no REST entry {entry}: {exc}") from exc
         if not isinstance(post, dict) or "id" not in post:
             raise NotAnArticle("empty_page", f"no post at {entry}")
-        return name, extract_rest_post(post, fetched_at, profile)
+        return name, extract_rest_post(post, fetched_at, page)
     if is_rest_post(url, body, content_type):
         try:
             post = json.loads(body)
@@ -79,9 +79,9 @@ def extract_snapshot(
             raise NotAnArticle("empty_page", f"broken JSON: {exc}") from exc
         if not isinstance(post, dict) or "id" not in post:
             raise NotAnArticle("empty_page", "JSON without a post")
-        return name, extract_rest_post(post, fetched_at, profile)
+        return name, extract_rest_post(post, fetched_at, page)
     return name, extract_article(
-        body, url, fetched_at, profile, encoding=encoding, content_type=content_type
+        body, url, fetched_at, page, encoding=encoding, content_type=content_type
     )
 
 

@@ -2,7 +2,7 @@
 
 A site is a declaration on this base (or on a platform subclass such as
 ``crawler.platforms.wordpress.WordPressSpider``): its name, outlet name, domains, base URL,
-extraction profile, and where its articles are listed (feeds, sitemaps, HTML listings).
+page class (how its articles are read, ``crawler.extract.page``), and where its articles are listed (feeds, sitemaps, HTML listings).
 
 One crawl:
 
@@ -48,7 +48,7 @@ from twisted.python.failure import Failure
 
 from crawler.arguments import SpiderArgument, check_arguments, parse_flag
 from crawler.db.revisions import KnownArticle, SiteInfo
-from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
+from crawler.extract.page import ArticlePage
 from crawler.extract.urls import same_site, url_key
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch
 from crawler.middlewares import RECEIVED_HEADERS_META
@@ -190,7 +190,7 @@ class NewsSpider(scrapy.Spider):
     outlet_name: ClassVar[str] = ""  # the outlet's own (Arabic) name
     base_url: ClassVar[str] = ""  # home page, e.g. "https://euphratespost.net/"
     site_info: ClassVar[SiteInfo]  # derived from the above unless declared
-    extraction: ClassVar[ExtractionProfile] = DEFAULT_PROFILE
+    page: ClassVar[type[ArticlePage]] = ArticlePage  # how its articles are read
     feeds: ClassVar[tuple[str, ...]] = ()  # paths or URLs of RSS/Atom feeds
     sitemaps: ClassVar[tuple[str, ...]] = ()  # empty: robots.txt Sitemap lines, else well-known
     sitemap_follow: ClassVar[str | None] = None  # regex child sitemaps must match to be read
@@ -248,7 +248,7 @@ class NewsSpider(scrapy.Spider):
         self.since = (
             None
             if self._since_recent
-            else parse_since(values.get("since"), self.extraction.timezone)
+            else parse_since(values.get("since"), self.page.profile.timezone)
         )
         # -a refetch=1: fetch every listed article even when its lastmod is unchanged
         # (after an extractor upgrade); deletion checks still run.
@@ -326,7 +326,7 @@ class NewsSpider(scrapy.Spider):
 
     def external_id_from_url(self, url: str) -> str | None:
         """The site's article id when a URL carries it (declared pattern; ``?p=ID``)."""
-        pattern = self.extraction.external_id_pattern
+        pattern = self.page.profile.external_id_pattern
         if pattern:
             match = re.search(pattern, url)
             if match:
@@ -750,7 +750,7 @@ class NewsSpider(scrapy.Spider):
             self.allowed_domains,
             link_css=self.listing_link_css,
             article_url=self._article_url_re,
-            timezone=self.extraction.timezone,
+            timezone=self.page.profile.timezone,
         )
         unknown = older = 0
         for link, published in links:
@@ -1006,7 +1006,7 @@ class NewsSpider(scrapy.Spider):
             response.body,
             response.url,
             fetched_at,
-            self.extraction,
+            self.page,
             content_type=content_type.decode("latin-1") if content_type else None,
         )
         return extracted.to_item(self.name, fetch=fetch_of(response, fetched_at))

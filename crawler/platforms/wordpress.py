@@ -40,6 +40,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.db.revisions import KnownArticle
+from crawler.extract.page import ArticlePage, WordPressPage
 from crawler.items import ArticleItem, Fetch
 from crawler.platforms.news import (
     MODIFIED_TOLERANCE,
@@ -76,6 +77,7 @@ def wordpress_post_id(url: str) -> str | None:
 class WordPressSpider(NewsSpider):
     """Base of WordPress outlets: declare name, outlet_name, allowed_domains, base_url..."""
 
+    page: ClassVar[type[ArticlePage]] = WordPressPage
     rest_api: ClassVar[str | None] = "/wp-json/wp/v2/"  # None: the site has no usable REST API
     rest_per_page: ClassVar[int] = 100  # WordPress's maximum
     # Bound of the REST listing (as NewsSpider's bounds): pages read, whatever
@@ -135,7 +137,7 @@ class WordPressSpider(NewsSpider):
         params |= {"per_page": self.rest_per_page, "orderby": "modified", "order": "desc"}
         if self.since:
             # WordPress compares with the post's local modified time and ignores an offset.
-            local = self.since.astimezone(ZoneInfo(self.extraction.timezone))
+            local = self.since.astimezone(ZoneInfo(self.page.profile.timezone))
             params["modified_after"] = local.strftime("%Y-%m-%dT%H:%M:%S")
         params["page"] = page
         return params
@@ -350,7 +352,7 @@ class WordPressSpider(NewsSpider):
         """One REST entry as an ``ArticleItem`` (raises ``NotAnArticle``)."""
         from crawler.extract.wordpress import extract_rest_post
 
-        extracted = extract_rest_post(post, fetch.fetched_at, self.extraction)
+        extracted = extract_rest_post(post, fetch.fetched_at, self.page)
         return extracted.to_item(self.name, fetch=fetch, fetch_entry=entry)
 
     def _rest_item_done(self, item: ArticleItem) -> Iterator[ArticleItem]:
