@@ -6,6 +6,7 @@ import json
 import re
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 
 import lxml.html
 import pytest
@@ -568,3 +569,160 @@ def test_rest_yoast_head_json_fills_gaps():
     assert got.modified_at == datetime(2023, 2, 2, 10, tzinfo=UTC)
     assert "https://example.net/?p=9" in got.urls
     assert got.body_html.count("<p>") == 3
+
+
+# --- page objects ---------------------------------------------------------------------------
+
+
+def test_a_site_overrides_one_field_of_its_platform_page():
+    """A site's page class changes one field (here the section, read from a breadcrumb its
+    theme prints) and inherits every other field from WordPressPage unchanged."""
+    from crawler.extract.page import WordPressPage
+
+    class BreadcrumbPage(WordPressPage):
+        section_sources = ("breadcrumb", *WordPressPage.section_sources)
+
+        def section_breadcrumb(self):
+            return self.selected_text(".breadcrumb a:last-child")
+
+    crumb = '<div class="breadcrumb"><a href="/">الرئيسية</a><a href="/raqqa/">الرقة</a></div>'
+    page = wp_page().replace("<article>", f"<article>{crumb}")
+    url = "https://example.net/archives/555"
+    base = extract_article(page, url, FETCHED, WordPressPage).fields()
+    got = extract_article(page, url, FETCHED, BreadcrumbPage).fields()
+    assert base["section"] is None and got["section"] == "الرقة"
+    assert {k: v for k, v in got.items() if k != "section"} == {
+        k: v for k, v in base.items() if k != "section"
+    }
+    # The same as a one-expression declaration, with a selector instead of a method.
+    declared = WordPressPage.declare(section_selector=".breadcrumb a:last-child")
+    assert extract_article(page, url, FETCHED, declared).fields() == got
+
+
+TIE_DATE = '<span class="tie-date">4 آذار 2021</span>'
+
+
+@pytest.mark.parametrize(
+    ("published_time", "expected"),
+    [
+        # The same day with a time of day: structured data's full timestamp wins.
+        ("2021-03-04T09:15:00+02:00", "2021-03-04T09:15:00+02:00"),
+        # Late on the 3rd in UTC is the 4th in Damascus: still the same day.
+        ("2021-03-03T23:30:00+00:00", "2021-03-03T23:30:00+00:00"),
+        # Another day: the site declared its selector because structured data is wrong.
+        ("2020-01-01T10:00:00+02:00", "2021-03-04T00:00:00+02:00"),
+    ],
+)
+def test_structured_date_wins_over_a_date_only_selector(published_time, expected):
+    """A date-only span.tie-date (SANA's TieLabs theme) declared as the published selector
+    does not override article:published_time's full time on the same day."""
+    from crawler.extract.page import WordPressPage
+
+    meta = f'<meta property="article:published_time" content="{published_time}">'
+    page = wp_page(meta).replace("<article>", f"<article>{TIE_DATE}")
+    page = re.sub(r"<time .*?</time>", "", page)  # the selector and the meta tag only
+    tie = WordPressPage.declare(published_selector="span.tie-date")
+    got = extract_article(page, "https://example.net/archives/555", FETCHED, tie)
+    assert got.published_at.isoformat() == expected
+
+
+def test_declare_names_only_attributes_that_exist():
+    from crawler.extract.page import WordPressPage
+
+    with pytest.raises(TypeError, match="title_sourcse"):
+        WordPressPage.declare(title_sourcse=("meta",))
+
+
+def test_extractor_versions_are_per_page_class_and_site():
+    from crawler.extract.page import ArticlePage, WordPressPage
+    from crawler.spiders.furatpost import FuratPostSpider
+
+    assert ArticlePage.extractor() == "akhbar.page/generic"
+    assert WordPressPage.extractor() == "akhbar.page/wordpress"
+    assert ArticlePage.extractor_version() == "3/0"
+    assert WordPressPage.extractor_version() == "3.1/0"
+    assert FuratPostSpider.page.extractor_version() == "3.1/1"
+    case = seed_case()
+    got = extract_article(case.html(), case.url, case.fetched_at, FuratPostSpider.page)
+    assert (got.extractor, got.extractor_version) == ("akhbar.page/wordpress", "3.1/1")
+    rest = extract_rest_post(WordPressSiteForRest().rest_post(31842), FETCHED, FuratPostSpider.page)
+    assert (rest.extractor, rest.extractor_version) == ("akhbar.wordpress-rest", "3/1")
+
+
+def WordPressSiteForRest():
+    from crawler.replica.wordpress import WordPressSite
+
+    return WordPressSite.furatpost()
+
+
+ENGLISH = [
+    "Residents of Deir ez-Zor said the water station stopped pumping on Monday morning.",
+    "Local councils asked aid groups to bring water tanks to the eastern neighbourhoods.",
+]
+
+
+def test_an_english_article_in_the_arabic_edition_is_tagged_en():
+    content = "".join(f"<p>{p}</p>" for p in ENGLISH)
+    page = wp_page(content=content).replace("دورية في الرقة", "Water cut in Deir ez-Zor")
+    got = extract_article(page, "https://example.net/archives/555", FETCHED)
+    assert got.language == "en"  # the page says lang="ar-SY": the edition's, not the article's
+    assert extract_article(wp_page(), "https://example.net/archives/555", FETCHED).language == "ar"
+    post = {
+        "id": 5,
+        "link": "https://example.net/archives/5",
+        "title": {"rendered": "Water cut in Deir ez-Zor"},
+        "content": {"rendered": content},
+    }
+    assert extract_rest_post(post, FETCHED).language == "en"
+
+
+def test_script_language():
+    from crawler.extract.language import script_language
+
+    assert script_language("دمشق-سانا: " + PARAGRAPHS[0], "ar") == "ar"
+    assert script_language(" ".join(ENGLISH), "ar") == "en"
+    assert script_language(" ".join(ENGLISH), "fr") == "fr"  # a Latin-script language stands
+    assert (
+        script_language("Жители Дейр-эз-Зора сообщили, что насосная станция остановилась.", "ar")
+        == "ru"
+    )
+    assert script_language("فارسی " + PARAGRAPHS[0], "fa") == "fa"
+    assert script_language("OK", "ar") == "ar"  # too few letters to tell
+    # Mixed text without a clear majority keeps what the page declares.
+    assert script_language(PARAGRAPHS[0] + " " + ENGLISH[0], "ar") == "ar"
+
+
+def test_the_body_rule_keeps_credit_lines_and_leaves_out_the_author_box():
+    """Every outlet: the opening dateline or credit line is the article's; the author box
+    outside the content ("by admindiaa") is not."""
+    for credit in ("إدلب – حرية برس:", "دمشق-سانا", "عنب بلدي – خاص", "فرات بوست / أخبار"):
+        content = f"<p><strong>{credit}</strong></p><p>{PARAGRAPHS[0]}</p>"
+        got = extract_article(wp_page(content=content), "https://example.net/archives/555", FETCHED)
+        assert got.body_text == f"{credit}\n\n{PARAGRAPHS[0]}", credit
+    seed = extract_article(seed_case().html(), seed_case().url, FETCHED)
+    assert "admindiaa" not in seed.body_text and seed.authors == ["admindiaa"]
+
+
+CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real-captures"
+
+
+def test_one_challenge_check_for_the_downloader_extraction_and_validation():
+    """The real Cloudflare page SOHR served is a challenge to all three callers."""
+    from scrapy.http import HtmlResponse
+
+    from crawler.extract.verdict import item_problem
+    from crawler.middlewares import is_challenge
+
+    path = CAPTURES / "syriahr.com_2018_cloudflare_challenge.html"
+    if not path.exists():
+        pytest.skip(f"shared fixture {path} not present")
+    body = path.read_bytes()
+    url = "https://www.syriahr.com/"
+    for status in (200, 503):
+        assert is_challenge(HtmlResponse(url, status=status, body=body))
+    with pytest.raises(NotAnArticle, match="challenge"):
+        extract_article(body, url, FETCHED)
+    assert item_problem("Just a moment...", "")[0] == "challenge"
+    # An article page is none of them.
+    case = seed_case()
+    assert not is_challenge(HtmlResponse(case.url, body=case.html()))
