@@ -8,7 +8,7 @@ that script (Persian or Kurdish pages stay what they declare).
 
 from __future__ import annotations
 
-import unicodedata
+import re
 
 # The language a script stands for when the page declares none written in it.
 SCRIPT_LANGUAGE = {"arabic": "ar", "latin": "en", "cyrillic": "ru", "greek": "el", "hebrew": "he"}
@@ -26,33 +26,24 @@ MIN_LETTERS = 40
 MAX_CHARS = 4000
 
 
-def script_of(char: str) -> str | None:
-    """The script of a letter (``arabic``, ``latin``, ...), None for anything else."""
-    if not char.isalpha():
-        return None
-    code = ord(char)
-    if 0x0600 <= code <= 0x06FF or 0x0750 <= code <= 0x08FF or 0xFB50 <= code <= 0xFEFF:
-        return "arabic"
-    if code < 0x0250 or 0x1E00 <= code <= 0x1EFF:
-        return "latin"
-    if 0x0400 <= code <= 0x052F:
-        return "cyrillic"
-    if 0x0370 <= code <= 0x03FF:
-        return "greek"
-    if 0x0590 <= code <= 0x05FF:
-        return "hebrew"
-    name = unicodedata.name(char, "")
-    return name.split(" ", 1)[0].lower() or None
+# Letters of each script (digits, punctuation and marks left out).
+SCRIPT_LETTERS = {
+    "arabic": re.compile(
+        "[\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f\u08a0-\u08ff"
+        "\ufb50-\ufdff\ufe70-\ufefc]"
+    ),
+    "latin": re.compile("[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff]"),
+    "cyrillic": re.compile("[\u0400-\u0481\u048a-\u052f]"),
+    "greek": re.compile("[\u0370-\u03ff]"),
+    "hebrew": re.compile("[\u05d0-\u05ea]"),
+}
 
 
 def script_language(text: str, declared: str) -> str:
     """``declared`` (a language code) unless ``text`` is clearly written in another script,
     then that script's usual language (``SCRIPT_LANGUAGE``)."""
-    counts: dict[str, int] = {}
-    for char in text[:MAX_CHARS]:
-        script = script_of(char)
-        if script:
-            counts[script] = counts.get(script, 0) + 1
+    text = text[:MAX_CHARS]
+    counts = {script: len(letters.findall(text)) for script, letters in SCRIPT_LETTERS.items()}
     total = sum(counts.values())
     if total < MIN_LETTERS:
         return declared

@@ -178,10 +178,12 @@ class ExtractionProfile:
     extra_remove_selectors: tuple[str, ...] = ()
     extra_boilerplate: tuple[str, ...] = ()  # regexes matched at a paragraph's start
     extra_stop_patterns: tuple[str, ...] = ()
-    # Bylines and datelines removed only when they are a whole paragraph among the first two
-    # (e.g. r"\*?فرات\s*بوست\s*/.{0,30}").
+    # Lines inside the content that are not article text (an editor's signature), removed
+    # only when a whole paragraph among the first two. Never an opening dateline or credit
+    # line ("دمشق-سانا", "فرات بوست / خاص"): by the body rule those are the article's.
     byline_patterns: tuple[str, ...] = ()
-    # Optional overrides: when set, they win over structured data.
+    # Where a field is on the page, tried where the page class's <field>_sources puts
+    # "selector" (first by default; a date-only match gives way to a full time that day).
     title_selector: str | None = None
     subtitle_selector: str | None = None
     author_selector: str | None = None

@@ -47,11 +47,8 @@ CHALLENGE_MARKERS = (
     "attention required! | cloudflare",
     "enable javascript and cookies to continue",
     "<title>just a moment...</title>",
-)
-_CHALLENGE_TEXT = re.compile(
-    "|".join(re.escape(m) for m in CHALLENGE_MARKERS)
-    + r"|verify you are (?:a )?human|^\s*just a moment\.\.\.",
-    re.I,
+    "verify you are human",
+    "verify you are a human",
 )
 # Challenge pages are small: a big page carrying a marker (an article quoting one) is
 # content. Bytes of a response scanned, and visible characters of a parsed page.
@@ -61,7 +58,12 @@ CHALLENGE_MAX_VISIBLE = 1500
 
 def is_challenge_text(title: str, text: str) -> bool:
     """Whether a title and some text (page source or extracted text) are a bot challenge's."""
-    return bool(CHALLENGE_TITLE.match(title) or _CHALLENGE_TEXT.search(text))
+    if CHALLENGE_TITLE.match(title):
+        return True
+    lowered = text.lower()
+    return lowered.lstrip().startswith("just a moment...") or any(
+        marker in lowered for marker in CHALLENGE_MARKERS
+    )
 
 
 _TITLE_TAG = re.compile(rb"<title[^>]*>([^<]{0,300})", re.I)
