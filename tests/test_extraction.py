@@ -726,3 +726,21 @@ def test_one_challenge_check_for_the_downloader_extraction_and_validation():
     # An article page is none of them.
     case = seed_case()
     assert not is_challenge(HtmlResponse(case.url, body=case.html()))
+
+
+def test_a_site_reorders_one_field_sources():
+    """A declaration changes one field's order (meta before JSON-LD for the modified date)."""
+    from crawler.extract.page import WordPressPage
+
+    head = (
+        '<meta property="article:modified_time" content="2021-03-05T10:00:00+02:00">'
+        '<script type="application/ld+json">{"@type":"NewsArticle","headline":"دورية في الرقة",'
+        '"dateModified":"2021-03-06T10:00:00+02:00"}</script>'
+    )
+    url = "https://example.net/archives/555"
+    default = extract_article(wp_page(head), url, FETCHED, WordPressPage)
+    meta_first = WordPressPage.declare(modified_sources=("meta", "jsonld"))
+    got = extract_article(wp_page(head), url, FETCHED, meta_first)
+    assert default.modified_at.isoformat() == "2021-03-06T10:00:00+02:00"
+    assert got.modified_at.isoformat() == "2021-03-05T10:00:00+02:00"
+    assert got.fields() | {"modified_at": None} == default.fields() | {"modified_at": None}

@@ -488,8 +488,8 @@ class ArticlePage:
 
     A field ``F`` is answered by ``F()``, which tries ``F_sources`` in order and takes the
     first source method ``F_<source>()`` that finds something. A site or theme overrides a
-    field by changing its order (``published_sources = ("meta", "selector")``), one source
-    (``def title_theme(self): ...``), its selector (``profile.<field>_selector``) or the
+    field by changing its order (``published_sources = ("meta", "selector")``), adding or
+    replacing one source (``def section_breadcrumb(self): ...``), its selector (``profile.<field>_selector``) or the
     field method itself, and never copies the rest. Sources: ``selector`` (what the
     site's profile declares), ``jsonld`` (schema.org Article), ``meta`` (OpenGraph,
     ``article:*`` and similar ``<meta>``), then the markup of the platform or theme.
@@ -573,6 +573,10 @@ class ArticlePage:
         self.tz = self.profile.timezone
         self.site_name = self.meta.first("og:site_name", "application-name")
         self.site_names = [*self.profile.site_names, *([self.site_name] if self.site_name else [])]
+        # Set by article() as it goes: the title (the body drops a repeat of it, the language
+        # reads it) and the content element (the image falls back to its first picture).
+        self._title = ""
+        self._content: lxml.html.HtmlElement | None = None
 
     # --- the whole article
 
@@ -887,9 +891,6 @@ class ArticlePage:
             raise NotAnArticle(*problem)
         assert body is not None
         return body, extractor
-
-    _content: lxml.html.HtmlElement | None = None
-    _title: str = ""
 
     # --- language
 
