@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.extract.page import DEFAULT_PAGE, ArticlePage, NotAnArticle, extract_article
-from crawler.extract.profile import site_pages
+from crawler.spiders import spider_classes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPLICA_FETCHED_AT = "2026-11-25T00:00:00+00:00"
@@ -40,8 +40,8 @@ REPLICA_FETCHED_AT = "2026-11-25T00:00:00+00:00"
 
 def page_for_spider(spider: str) -> type[ArticlePage]:
     """The page class of the spider named like the fixture directory (else the default)."""
-    declared = site_pages().get(spider)
-    return declared[0] if declared is not None else DEFAULT_PAGE
+    declared = spider_classes().get(spider)
+    return declared.page if declared is not None else DEFAULT_PAGE
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from crawler.extract.verdict import MIN_BODY_CHARS
-
-if TYPE_CHECKING:
-    from crawler.extract.page import ArticlePage
 
 # Where WordPress themes and common CMSs put the article content, most specific first.
 DEFAULT_BODY_SELECTORS: tuple[str, ...] = (
@@ -215,34 +211,3 @@ class ExtractionProfile:
 
 
 DEFAULT_PROFILE = ExtractionProfile()
-
-
-def site_pages() -> dict[str, tuple[type[ArticlePage], tuple[str, ...]]]:
-    """``{spider name: (its page class, its allowed_domains)}`` for every spider declared
-    in ``crawler.spiders`` (imported only when a registry is wanted)."""
-    from crawler.spiders import spider_classes
-
-    return {
-        name: (cls.page, tuple(getattr(cls, "allowed_domains", None) or ()))
-        for name, cls in spider_classes().items()
-    }
-
-
-def page_for(
-    url: str | None = None, site: str | None = None
-) -> tuple[str | None, type[ArticlePage]]:
-    """The spider name and page class for ``site`` (a spider name) or else ``url``'s host;
-    ``(None, DEFAULT_PAGE)`` when no spider matches."""
-    from crawler.extract.page import DEFAULT_PAGE
-    from crawler.extract.urls import same_site
-
-    spiders = site_pages()
-    if site:
-        if site in spiders:
-            return site, spiders[site][0]
-        raise KeyError(f"no spider named {site!r}")
-    if url:
-        for name, (page, domains) in sorted(spiders.items()):
-            if domains and same_site(url, domains):
-                return name, page
-    return None, DEFAULT_PAGE

@@ -23,7 +23,6 @@ from datetime import datetime
 from typing import Any
 
 from crawler.extract.page import ExtractedArticle, NotAnArticle, extract_article
-from crawler.extract.profile import page_for
 from crawler.extract.wordpress import extract_rest_post
 
 _REST_POST_URL = re.compile(r"/wp-json/wp/v2/posts/\d+|[?&]rest_route=[^&]*/wp/v2/posts/\d+")
@@ -62,6 +61,8 @@ def extract_snapshot(
     the ``Content-Type`` in ``headers``, ``<meta>``, detection), ``encoding`` overrides it; ``entry`` is the JSON
     pointer of the post in a REST list response. ``KeyError`` for an unknown spider name,
     ``NotAnArticle`` when there is no article."""
+    from crawler.spiders import page_for  # the registry: every site module, only when asked
+
     name, page = page_for(url, site)
     content_type = header(headers, "Content-Type")
     if entry is not None:
