@@ -45,7 +45,7 @@ class Expected:
     paragraphs: list[str] | None = None
     title: str | None = None
     date: str | None = None  # YYYY-MM-DD as the page's own timezone gives it
-    profile: object | None = None
+    page: object | None = None  # the page class (default: extraction's default)
     prefix: bool = False  # the expected text is only the body's beginning (goose3's test)
     not_article: str | None = None  # the NotAnArticle reason expected
 
@@ -166,7 +166,7 @@ def score(case: Expected) -> dict[str, object]:
     html = _read(case.path)
     start = time.perf_counter()
     try:
-        kwargs = {"page": case.profile} if case.profile else {}
+        kwargs = {"page": case.page} if case.page else {}
         got = extract_article(html, case.url, FETCHED, **kwargs)
     except NotAnArticle as exc:
         row = {"name": case.name, "error": exc.reason, "ms": (time.perf_counter() - start) * 1000}
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     if seed_file.exists() and seed is not None:
         # The seed scrape: title, "by admindiaa", then the eight body paragraphs (lines 6-13).
         lines = seed_file.read_text(encoding="utf-8").split("\n")
-        got = extract_article(_read(seed.path), seed.url, FETCHED, seed.profile)
+        got = extract_article(_read(seed.path), seed.url, FETCHED, seed.page)
         same = got.body_text.split("\n\n") == lines[5:13] and got.title == lines[0]
         print(
             f"seed article: title and the eight paragraphs exactly as in the seed scrape: {_fmt(same)}"

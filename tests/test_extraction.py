@@ -13,8 +13,7 @@ import pytest
 from golden import Case, derive, discover, page_for_spider
 
 from crawler.extract.html import sanitize_html
-from crawler.extract.page import FIELDS, NotAnArticle, extract_article
-from crawler.extract.profile import ExtractionProfile
+from crawler.extract.page import FIELDS, NotAnArticle, WordPressPage, extract_article
 from crawler.extract.text import content_hash
 from crawler.extract.wordpress import extract_rest_post
 
@@ -251,10 +250,10 @@ def test_jsonld_graph_wins_and_profile_selector_overrides():
     assert (got.title, got.authors, got.section) == ("عنوان من البيانات", ["رنا"], "سياسة")
     assert got.tags == ["الرقة", "دير الزور"] and got.image_url == "https://cdn.example.net/a.jpg"
     assert got.published_at.isoformat() == "2022-06-01T08:00:00+03:00"
-    profile = ExtractionProfile(
+    page = WordPressPage.declare(
         title_selector="h1.entry-title", published_selector="time.entry-date"
     )
-    got = extract_article(wp_page(ld), "https://example.net/archives/555", FETCHED, profile)
+    got = extract_article(wp_page(ld), "https://example.net/archives/555", FETCHED, page)
     assert got.title == "دورية في الرقة"
     assert got.published_at.isoformat() == "2021-03-04T09:15:00+02:00"
 
@@ -262,11 +261,11 @@ def test_jsonld_graph_wins_and_profile_selector_overrides():
 def test_profile_byline_and_boilerplate_additions():
     # A line that is not article text (an editor's signature), unlike a credit line.
     content = f"<p>تدقيق: فريق التحرير</p><p>{PARAGRAPHS[0]}</p><p>للمزيد: تابع قناتنا</p><p>{PARAGRAPHS[1]}</p>"
-    profile = ExtractionProfile(
+    page = WordPressPage.declare(
         byline_patterns=(r"تدقيق\s*:.{0,30}",), extra_boilerplate=(r"للمزيد:",)
     )
     got = extract_article(
-        wp_page(content=content), "https://example.net/archives/555", FETCHED, profile
+        wp_page(content=content), "https://example.net/archives/555", FETCHED, page
     )
     assert got.body_text == "\n\n".join(PARAGRAPHS[:2])
 
@@ -355,7 +354,7 @@ LOGIN = """<html><head><title>Log In ‹ موقع — WordPress</title></head><b
 def test_not_an_article(page, url, reason):
     with pytest.raises(NotAnArticle) as caught:
         extract_article(
-            page, url, FETCHED, ExtractionProfile(use_generic_fallback=reason != "short_body")
+            page, url, FETCHED, WordPressPage.declare(use_generic_fallback=reason != "short_body")
         )
     assert caught.value.reason == reason
 

@@ -27,7 +27,6 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -1042,28 +1041,21 @@ def _generic_body(text: str, url: str, profile: ExtractionProfile, title: str) -
     return clean_body(body, url, profile, title=title)
 
 
-@lru_cache(maxsize=32)
-def _with_profile(profile: ExtractionProfile) -> type[ArticlePage]:
-    return type("ProfiledPage", (DEFAULT_PAGE,), {"profile": profile})
-
-
 def extract_article(
     html: str | bytes,
     url: str,
     fetched_at: datetime,
-    page: type[ArticlePage] | ExtractionProfile = DEFAULT_PAGE,
+    page: type[ArticlePage] = DEFAULT_PAGE,
     *,
     encoding: str | None = None,
     content_type: str | None = None,
 ) -> ExtractedArticle:
     """The article on a page, read by the site's ``page`` class; raises ``NotAnArticle``
-    when there is none. (An ``ExtractionProfile`` stands for ``DEFAULT_PAGE`` with it.)
+    when there is none.
 
     ``html`` as received (``decode_html`` decodes it with ``encoding``, an override, and
     the HTTP ``content_type``) or already text. NUL and lone surrogates are taken out
     before parsing (they would cut the text short) and counted in ``text_repairs``."""
-    if isinstance(page, ExtractionProfile):
-        page = _with_profile(page)
     if len(html) > MAX_PAGE_BYTES:
         raise NotAnArticle("too_large", f"{len(html)} bytes, at most {MAX_PAGE_BYTES}")
     try:

@@ -110,19 +110,16 @@ def _image(post: dict[str, Any]) -> str | None:
 def extract_rest_post(
     post: dict[str, Any],
     fetched_at: datetime,
-    page: type[ArticlePage] | ExtractionProfile = DEFAULT_PAGE,
+    page: type[ArticlePage] = DEFAULT_PAGE,
 ) -> ExtractedArticle:
-    """The article in one REST post object, cleaned with the site's ``page`` profile
-    (an ``ExtractionProfile`` stands for the default page with it); ``NotAnArticle`` for
+    """The article in one REST post object, cleaned with the site's ``page`` profile;
+    ``NotAnArticle`` for
     drafts, empty posts and JSON that is not a post. NUL and lone surrogates in its
     strings (JSON escapes allow both) are taken out first and counted in
     ``text_repairs``."""
-    if isinstance(page, ExtractionProfile):
-        profile, site_version = page, DEFAULT_PAGE.site_version
-    else:
-        profile, site_version = page.profile, page.site_version
+    version = f"{REST_VERSION}/{page.site_version}"
     try:
-        return _extract_rest_post(post, fetched_at, profile, f"{REST_VERSION}/{site_version}")
+        return _extract_rest_post(post, fetched_at, page.profile, version)
     except (TooDeep, RecursionError) as exc:  # libxml2's hard limit, or Python's in the walks
         raise NotAnArticle("too_deep", "nested deeper than the extractor reads") from exc
 
