@@ -1,6 +1,8 @@
 """Scrapy settings for every akhbar spider.
 
-Politeness is on by default; benchmarks and tests turn delays off explicitly.
+Politeness is on by default; benchmarks and tests turn delays off explicitly (``-s``). A news
+spider's own delay and concurrency come from its ``politeness`` declaration
+(crawler/politeness.py), set at spider priority over the defaults below.
 """
 
 from crawler.config import contact_url
@@ -30,6 +32,9 @@ RETRY_BACKOFF_MAX = 60.0
 RETRY_AFTER_MAX = 300.0
 
 DOWNLOADER_MIDDLEWARES = {
+    # robots.txt once per host (shared with the spider), Crawl-delay, a site's proxy.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.politeness.PolitenessMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     # After decompression (590), before retries (550): a challenge is never retried.
@@ -52,6 +57,9 @@ ITEM_PIPELINES = {
 }
 
 EXTENSIONS = {
+    # AutoThrottle that never lowers a slot below its robots.txt Crawl-delay.
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.politeness.PoliteAutoThrottle": 0,
     "crawler.runs.CrawlRunRecorder": 100,
 }
 

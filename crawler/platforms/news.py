@@ -55,6 +55,7 @@ from crawler.middlewares import RECEIVED_HEADERS_META
 from crawler.platforms import feeds as feedlib
 from crawler.platforms import listings as listinglib
 from crawler.platforms import sitemaps as sitemaplib
+from crawler.politeness import Politeness
 
 logger = logging.getLogger(__name__)
 
@@ -199,6 +200,8 @@ class NewsSpider(scrapy.Spider):
     listing_link_css: ClassVar[str | None] = None  # article links on a listing page
     article_url_pattern: ClassVar[str | None] = None  # regex every article URL matches
     schedule: ClassVar[str | None] = None  # cron expression for the scheduler
+    # Delay, concurrency and outbound proxy for this site (crawler/politeness.py).
+    politeness: ClassVar[Politeness] = Politeness()
     # What ``-a name=value`` accepts; anything else is refused (crawler.arguments).
     arguments: ClassVar[tuple[SpiderArgument, ...]] = (
         SpiderArgument(
@@ -233,6 +236,12 @@ class NewsSpider(scrapy.Spider):
             cls.site_info = SiteInfo(
                 slug=cls.name, name=cls.outlet_name or cls.name, base_url=cls.base_url
             )
+
+    @classmethod
+    def update_settings(cls, settings: Any) -> None:
+        # The declaration at "spider" priority; custom_settings, then -s, above it.
+        cls.politeness.apply(settings)
+        super().update_settings(settings)
 
     def __init__(
         self, *args: Any, since: str | None = None, refetch: str | None = None, **kwargs: Any

@@ -32,6 +32,7 @@ import ssl
 import struct
 import tempfile
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -127,6 +128,8 @@ class Replica:
         self.faults = Faults(fault_seed)
         self.requests: list[tuple[str, str, int]] = []  # (method, real URL, status)
         self.tunnels = 0  # CONNECTs accepted: keep-alive makes this much smaller than requests
+        # (time.monotonic(), method, real URL) as each request's head arrived: request spacing.
+        self.arrivals: list[tuple[float, str, str]] = []
         self.keep_responses = keep_responses
         self.sent: list[Sent] = []  # every response, when keep_responses (memory: tests only)
         self.content_encoding = content_encoding
@@ -236,6 +239,7 @@ class Replica:
                     head = await reader.readuntil(b"\r\n\r\n")
                 except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
                     return
+                arrived = time.monotonic()
                 lines = head.decode("latin-1").split("\r\n")
                 parts = lines[0].split(" ")
                 if len(parts) != 3:
@@ -265,6 +269,7 @@ class Replica:
                     self.tunnels += 1
                     continue
                 req = self._request(method, target, headers, tunnel)
+                self.arrivals.append((arrived, method, req.url))
                 close = headers.get("connection", "").lower() == "close"
                 if not await self._answer(req, writer, close):
                     return
