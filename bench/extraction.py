@@ -29,7 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from crawler.extract.page import NotAnArticle, extract_article  # noqa: E402
+from crawler.errors import NotAnArticle  # noqa: E402
+from crawler.extract.page import extract_article  # noqa: E402
 from crawler.extract.text import normalize_for_hash  # noqa: E402
 
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"

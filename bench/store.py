@@ -33,8 +33,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from crawler.config import database_url_from_env
-from crawler.db.revisions import SiteInfo
-from crawler.items import ArticleItem
+from crawler.items import ArticleItem, SiteInfo
 from pipelines.store import BatchWriter
 
 LOCAL_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

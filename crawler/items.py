@@ -12,6 +12,13 @@ Three kinds, all recorded by ``crawler.db.revisions.record``:
 Each observation that was fetched carries its ``Fetch``: the HTTP exchange as a web archive
 would record it (what was asked, what came back, the body as Scrapy received it). Several
 items may share one ``Fetch`` object: a REST list response behind a hundred posts.
+
+Also here, being shared by spiders, pipelines and the writer: ``SiteInfo`` (a ``sites``
+row), ``KnownArticle`` (what the archive knows of an article, for incremental crawls and
+deletion checks) and the one definition of the revision fields (``REVISION_FIELDS``,
+``HASHED_FIELDS``).
+
+A leaf module: it imports nothing of the project, so any layer may import it.
 """
 
 from __future__ import annotations
@@ -19,8 +26,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from crawler.extract.text import content_hash
+from typing import Any
 
 Headers = dict[str, list[str]]  # name (as Scrapy spells it) -> every value, in order
 
@@ -96,17 +102,9 @@ class ArticleItem:
         raw = (self.url, self.canonical_url, *self.urls, *self.redirected_from)
         return list(dict.fromkeys(u for u in raw if u))
 
-    def content_hash(self) -> bytes:
-        """The hash that decides whether this is a new revision (the compared fields only)."""
-        return content_hash(
-            title=self.title,
-            subtitle=self.subtitle,
-            body_text=self.body_text,
-            authors=self.authors,
-            published_at=self.published_at,
-            section=self.section,
-            tags=self.tags,
-        )
+    def hashed_fields(self) -> dict[str, Any]:
+        """The fields whose change makes a new revision, for ``crawler.extract.text.content_hash``."""
+        return {name: getattr(self, name) for name in HASHED_FIELDS}
 
 
 @dataclass(slots=True)
@@ -130,3 +128,53 @@ class ArticleGone:
 
 
 Observation = ArticleItem | ArticleSeen | ArticleGone
+
+
+# The ``article_revisions`` columns an extraction fills, in the order they are shown and
+# exported (``akhbar extract``, ``akhbar export``, the writer's revision rows).
+REVISION_FIELDS = (
+    "title",
+    "subtitle",
+    "body_text",
+    "authors",
+    "published_at",
+    "modified_at",
+    "section",
+    "tags",
+    "image_url",
+    "language",
+)
+# Of those, the ones whose change makes a new revision: the content hash covers these only
+# (``modified_at``, the image and the language alone never make a revision).
+HASHED_FIELDS = tuple(
+    name for name in REVISION_FIELDS if name not in ("modified_at", "image_url", "language")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteInfo:
+    """A ``sites`` row: what a spider declares about its outlet."""
+
+    slug: str
+    name: str
+    base_url: str
+    language: str = "ar"
+
+
+@dataclass(frozen=True, slots=True)
+class KnownArticle:
+    """What the archive knows of one article (``crawler.db.revisions.known_articles``)."""
+
+    article_id: int
+    external_id: str | None
+    canonical_url: str
+    modified_at: datetime | None  # of the current revision, as the site declared it
+    last_checked_at: datetime
+    removed_at: datetime | None
+    # url_key of every URL the article was seen under (old slugs, shortlinks, feed links):
+    # a listing naming any of them names this article.
+    url_keys: tuple[str, ...] = ()
+    # The ETag of the article's page behind the current revision (its page fetch, else
+    # its fetch), for If-None-Match; None when that is no page of the article (a REST
+    # response) or the site sends no ETag.
+    etag: str | None = None

@@ -33,7 +33,8 @@ from crawler.config import spool_dir
 from crawler.db.embedded import process_exists
 from crawler.db.locks import Holder, SiteLock, lock_holder
 from crawler.db.models import CrawlRun
-from crawler.db.session import is_outage, one_line, run_bounded
+from crawler.db.session import run_bounded
+from crawler.errors import is_outage, one_line
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,8 @@ from crawler.config import contact_url
 
 BOT_NAME = "akhbar"
 SPIDER_MODULES = ["crawler.spiders"]
+# The one spider registry (crawler.spiders.spider_classes), for Scrapy too.
+SPIDER_LOADER_CLASS = "crawler.spiders.SpiderRegistry"
 NEWSPIDER_MODULE = "crawler.spiders"
 
 USER_AGENT = f"akhbar/0.1 (+{contact_url()}; news archive for research)"

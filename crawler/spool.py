@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from crawler.db.revisions import SiteInfo
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch, Observation
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch, Observation, SiteInfo
 
 FORMAT = "akhbar-spool"
 VERSION = 2  # 2: fetches (shared by reference); 1: page snapshots, still read

@@ -1,8 +1,9 @@
 """One article reached under several URLs in one crawl is stored once.
 
-Identity is what ``revisions.record`` resolves by: ``(site, external_id)`` when the item has
-one, else the ``url_key`` of any of its URLs. For each article seen in this crawl we keep the
-raw URLs seen and the content hash of the first item, nothing more (memory stays small).
+Identity is what ``revisions.record`` resolves by, the one rule of ``crawler.identity``:
+the site's external id when the item has one, else the ``url_key`` of any of its URLs. For
+each article seen in this crawl we keep the raw URLs seen and the content hash of the first
+item, nothing more (memory stays small).
 
 A later item of the same article
 * that brings no URL we have not seen is dropped (``dedupe/dropped``);
@@ -18,13 +19,16 @@ Anything that is not an observation passes untouched.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Self
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from crawler.extract.text import content_hash
 from crawler.extract.urls import url_key
+from crawler.identity import IdentityIndex
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen
 
 
@@ -38,8 +42,7 @@ class _Article:
 class DedupePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.stats = crawler.stats
-        self._by_id: dict[tuple[str, str], _Article] = {}
-        self._by_key: dict[tuple[str, str], _Article] = {}
+        self._articles: defaultdict[str, IdentityIndex[_Article]] = defaultdict(IdentityIndex)
         self._other: set[tuple[Any, ...]] = set()  # ArticleSeen / ArticleGone identities
 
     @classmethod
@@ -59,27 +62,14 @@ class DedupePipeline:
                 self._other.add(key)
         return item
 
-    def _find(self, item: ArticleItem, keys: list[str]) -> _Article | None:
-        if item.external_id:
-            found = self._by_id.get((item.site, item.external_id))
-            if found is not None:
-                return found
-        for key in keys:
-            found = self._by_key.get((item.site, key))
-            # A URL shared by two different post ids does not make them one article.
-            if found is not None and (
-                not item.external_id or found.external_id in (None, item.external_id)
-            ):
-                return found
-        return None
-
     def _article(self, item: ArticleItem) -> ArticleItem:
         urls = item.all_urls()
         keys = list(dict.fromkeys(url_key(u) for u in urls))
-        article = self._find(item, keys)
+        seen = self._articles[item.site]
+        article = seen.resolve(item.external_id, keys)
         if article is None:
-            article = _Article(item.external_id, item.content_hash(), set(urls))
-            self._remember(item, article, keys)
+            article = _Article(item.external_id, content_hash(**item.hashed_fields()), set(urls))
+            seen.add(article, keys)
             return item
         new_urls = [u for u in urls if u not in article.urls]
         if not new_urls:
@@ -91,14 +81,8 @@ class DedupePipeline:
         article.urls.update(new_urls)
         if article.external_id is None and item.external_id:
             article.external_id = item.external_id
-        self._remember(item, article, keys)
+        seen.add(article, keys)
         self.stats.inc_value("dedupe/merged_urls", len(new_urls))
-        if item.content_hash() != article.digest:
+        if content_hash(**item.hashed_fields()) != article.digest:
             self.stats.inc_value("dedupe/content_differs")
         return item
-
-    def _remember(self, item: ArticleItem, article: _Article, keys: list[str]) -> None:
-        if item.external_id:
-            self._by_id.setdefault((item.site, item.external_id), article)
-        for key in keys:
-            self._by_key.setdefault((item.site, key), article)

@@ -65,9 +65,9 @@ from crawler import spool
 from crawler.config import spool_dir
 from crawler.db import revisions
 from crawler.db.models import CrawlRun
-from crawler.db.revisions import SiteInfo
-from crawler.db.session import is_outage, one_line, run_bounded
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation
+from crawler.db.session import run_bounded
+from crawler.errors import is_outage, one_line
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation, SiteInfo
 from crawler.runs import RUN_ID_STAT, SPOOLED_PENDING_STAT
 
 logger = logging.getLogger(__name__)

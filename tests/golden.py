@@ -31,8 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.extract.page import DEFAULT_PAGE, ArticlePage, NotAnArticle, extract_article
-from crawler.spiders import spider_classes
+from crawler.errors import NotAnArticle
+from crawler.extract.page import DEFAULT_PAGE, ArticlePage, extract_article
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPLICA_FETCHED_AT = "2026-11-25T00:00:00+00:00"
@@ -40,6 +40,8 @@ REPLICA_FETCHED_AT = "2026-11-25T00:00:00+00:00"
 
 def page_for_spider(spider: str) -> type[ArticlePage]:
     """The page class of the spider named like the fixture directory (else the default)."""
+    from crawler.spiders import spider_classes  # the spider registry, only when wanted
+
     declared = spider_classes().get(spider)
     return declared.page if declared is not None else DEFAULT_PAGE
 

@@ -80,8 +80,9 @@ def page_requests(replica: Replica, site: WordPressSite) -> list[str]:
 
 def assert_fetches_reextract(db: str) -> int:
     """Every revision's fetch (and entry pointer), re-extracted, gives the revision's fields."""
-    from crawler.extract.page import REVISION_FIELDS
-    from crawler.extract.snapshot import EVIDENCE_SQL, reextract
+    from crawler.extract.snapshot import EVIDENCE_SQL
+    from crawler.items import REVISION_FIELDS
+    from crawler.spiders import reextract
 
     revisions = {r.id: r for r in rows(db, "SELECT * FROM article_revisions")}
     found = rows(db, EVIDENCE_SQL)

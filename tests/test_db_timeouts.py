@@ -7,7 +7,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from tcp_proxy import FreezableProxy
 
-from crawler.db.session import DatabaseTimeout, is_outage, new_engine, run_bounded, sever
+from crawler.db.session import new_engine, run_bounded, sever
+from crawler.errors import DatabaseTimeout, is_outage
 
 
 def show(engine, setting: str) -> str:

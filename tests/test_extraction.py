@@ -12,10 +12,12 @@ import lxml.html
 import pytest
 from golden import Case, derive, discover, page_for_spider
 
+from crawler.errors import NotAnArticle
 from crawler.extract.html import sanitize_html
-from crawler.extract.page import FIELDS, NotAnArticle, WordPressPage, extract_article
+from crawler.extract.page import FIELDS, WordPressPage, extract_article
 from crawler.extract.text import content_hash
 from crawler.extract.wordpress import extract_rest_post
+from crawler.items import HASHED_FIELDS
 
 CASES = discover()
 FETCHED = datetime(2026, 11, 25, tzinfo=UTC)
@@ -128,9 +130,8 @@ def test_rest_and_page_give_the_same_revision_fields():
             assert getattr(rest, name) == getattr(page, name), (article.id, name)
         assert rest.published_at == page.published_at and rest.modified_at == page.modified_at
         assert rest.published_at.utcoffset().total_seconds() == 0
-        keys = ("title", "subtitle", "body_text", "authors", "published_at", "section", "tags")
-        assert content_hash(**{k: getattr(rest, k) for k in keys}) == content_hash(
-            **{k: getattr(page, k) for k in keys}
+        assert content_hash(**{k: getattr(rest, k) for k in HASHED_FIELDS}) == content_hash(
+            **{k: getattr(page, k) for k in HASHED_FIELDS}
         )
         assert f"https://{site.host}/?p={article.id}" in rest.urls
 
@@ -432,7 +433,7 @@ def test_reextract_stored_fetch_rows():
 
     import zstandard
 
-    from crawler.extract.snapshot import reextract
+    from crawler.spiders import reextract
 
     case = next(c for c in CASES if c.name.endswith("_31842_cp1256"))
     row = SimpleNamespace(
@@ -455,9 +456,9 @@ def test_reextract_stored_fetch_rows():
 def test_reextract_the_entry_of_a_rest_list_response():
     from types import SimpleNamespace
 
-    from crawler.extract.snapshot import reextract
     from crawler.extract.wordpress import extract_rest_post
     from crawler.replica.wordpress import WordPressSite
+    from crawler.spiders import reextract
 
     site = WordPressSite.furatpost()
     ids = [a.id for a in site.published()[:3]]

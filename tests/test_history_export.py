@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from crawler.cli import main
-from crawler.db.revisions import SiteInfo, ensure_site, record
-from crawler.items import ArticleGone, ArticleItem, Fetch
+from crawler.db.revisions import ensure_site, record
+from crawler.items import ArticleGone, ArticleItem, Fetch, SiteInfo
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 SLUG = "%D8%A7%D9%84%D8%B1%D9%82%D8%A9"  # الرقة

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from golden import FIXTURES, load_case, page_for_spider
 
+from crawler.errors import NotAnArticle
 from crawler.extract.html import MAX_PAGE_BYTES
-from crawler.extract.page import NotAnArticle, decode_html, extract_article
+from crawler.extract.page import decode_html, extract_article
 from crawler.extract.snapshot import extract_snapshot
 from crawler.extract.wordpress import extract_rest_post
 from crawler.replica.wordpress import WordPressSite
@@ -203,8 +204,12 @@ def test_undeclared_windows_1256_pages_are_detected():
         got = extract_article(body, site.permalink(post_id), FETCHED, content_type="text/html")
         assert got.title == site.get(post_id).title, post_id
         assert got.body_text == site.get(post_id).body_text, post_id
-        _, again = extract_snapshot(
-            body, site.permalink(post_id), FETCHED, headers={"Content-Type": "text/html"}
+        again = extract_snapshot(
+            body,
+            site.permalink(post_id),
+            FETCHED,
+            page_for_spider("furatpost"),
+            headers={"Content-Type": "text/html"},
         )
         assert again.body_text == got.body_text
 
@@ -300,7 +305,8 @@ def reextracted(db: str) -> dict[int, tuple[str, str]]:
     from sqlalchemy import text
 
     from crawler.db.session import get_engine
-    from crawler.extract.snapshot import EVIDENCE_SQL, reextract
+    from crawler.extract.snapshot import EVIDENCE_SQL
+    from crawler.spiders import reextract
 
     with get_engine(db).connect() as conn:
         evidence = list(conn.execute(text(EVIDENCE_SQL)))

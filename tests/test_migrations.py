@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from crawler.db import session as db_session
 from crawler.db.models import metadata
+from crawler.errors import DatabaseError
 
 TABLES = {table.name for table in metadata.sorted_tables}
 
@@ -165,7 +166,7 @@ def test_ensure_schema_refuses_an_unknown_revision(make_database):
     url = make_database()
     with db_session.get_engine(url).begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = 'from_the_future'"))
-    with pytest.raises(db_session.DatabaseError, match="from_the_future"):
+    with pytest.raises(DatabaseError, match="from_the_future"):
         db_session.ensure_schema(url)
 
 
@@ -181,10 +182,11 @@ def test_fetch_records_migration_keeps_old_snapshots_and_marks_rest_entries_synt
     import zstandard
 
     from crawler.db import revisions
-    from crawler.extract.snapshot import EVIDENCE_SQL, reextract, stored_body
+    from crawler.extract.snapshot import EVIDENCE_SQL, stored_body
     from crawler.extract.wordpress import extract_rest_post
     from crawler.items import ArticleItem, Fetch
     from crawler.replica.wordpress import WordPressSite
+    from crawler.spiders import reextract
 
     url = make_database(migrate=False)
     db_session.upgrade(url, "5c1d2e7a9b40")

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from crawler.db.revisions import SiteInfo, ensure_site, record
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation
+from crawler.db.revisions import ensure_site, record
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Observation, SiteInfo
 
 SITE = "furatpost"
 BASE = "https://euphratespost.net"

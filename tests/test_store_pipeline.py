@@ -13,8 +13,7 @@ from store_crawl import run_crawl, synthetic_item
 
 from crawler import spool
 from crawler.cli import main as akhbar
-from crawler.db.revisions import SiteInfo
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch, SiteInfo
 
 DAMASCUS = ZoneInfo("Asia/Damascus")
 

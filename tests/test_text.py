@@ -1,3 +1,5 @@
+import dataclasses
+import inspect
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -10,6 +12,7 @@ from crawler.extract.text import (
     strip_site_suffix,
     tidy,
 )
+from crawler.items import HASHED_FIELDS, REVISION_FIELDS, ArticleItem
 
 
 def test_tidy_only_whitespace():
@@ -77,3 +80,11 @@ def test_content_hash_ignores_cosmetics_and_timezone_form():
 )
 def test_strip_site_suffix(title, expected):
     assert strip_site_suffix(title, ["فرات بوست", "الفرات بوست"]) == expected
+
+
+def test_the_hash_covers_exactly_the_hashed_revision_fields():
+    """One definition of the revision fields (crawler.items): the hash takes those whose
+    change makes a revision, each an ArticleItem field."""
+    assert tuple(inspect.signature(content_hash).parameters) == HASHED_FIELDS
+    assert set(HASHED_FIELDS) < set(REVISION_FIELDS)
+    assert set(REVISION_FIELDS) <= {f.name for f in dataclasses.fields(ArticleItem)}

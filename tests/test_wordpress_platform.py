@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from scrapy.http import HtmlResponse, TextResponse
 
-from crawler.db.revisions import KnownArticle, SiteInfo
-from crawler.items import Fetch
+from crawler.items import Fetch, KnownArticle, SiteInfo
 from crawler.middlewares import is_challenge, retry_after_seconds
 from crawler.platforms import feeds, listings, sitemaps
 from crawler.platforms.news import Candidate, fetch_of, parse_since
@@ -392,6 +391,15 @@ def test_spider_registry():
 
     assert spider_classes()["furatpost"] is FuratPostSpider
     assert schedules()["furatpost"] == FuratPostSpider.schedule
+    # Scrapy's own loader (scrapy crawl, scrapy list) is the same registry.
+    from scrapy.settings import Settings
+    from scrapy.spiderloader import get_spider_loader
+
+    settings = Settings()
+    settings.setmodule("crawler.settings")
+    loader = get_spider_loader(settings)
+    assert loader.list() == list(spider_classes())
+    assert loader.load("furatpost") is FuratPostSpider
 
 
 def test_fetch_records_what_was_asked_and_what_came_back():
@@ -450,3 +458,51 @@ def test_article_pages_only_for_new_or_changed_posts_and_only_when_kept():
     spider.crawler.settings.set("KEEP_ARTICLE_PAGES", False)
     assert not spider.wants_article_page(None, T0)
     assert FuratPostSpider.keep_article_pages and WordPressSpider.keep_article_pages
+
+
+class _ExtractsWithABug(FuratPostSpider):
+    """A site override that decodes bytes it should not: a bug in extraction, not a page
+    or post property, though ``UnicodeDecodeError`` has a ``.reason`` of its own."""
+
+    name = "furatpost"
+
+    def extract_page(self, response, fetched_at):
+        response.body.decode("utf-8")  # windows-1256 bytes
+        return super().extract_page(response, fetched_at)
+
+    def extract_rest(self, post, fetch, entry):
+        post["content"]["rendered"].encode("cp1256").decode("utf-8")
+        return super().extract_rest(post, fetch, entry)
+
+
+def test_a_bug_in_extraction_is_an_error_not_a_reason(caplog):
+    """Only NotAnArticle means "not an article"; any other exception is an error, logged with
+    its traceback, and the crawl goes on."""
+    import scrapy
+    from scrapy.utils.test import get_crawler
+
+    from crawler.replica.wordpress import WordPressSite
+
+    spider = get_crawler(_ExtractsWithABug)._create_spider()
+    stats = spider.crawler.stats
+    site = WordPressSite.furatpost()
+    page = site.render_article(31842).encode("cp1256", errors="replace")
+    response = HtmlResponse(
+        f"{HOST}/{SLUG}/",
+        body=page,
+        headers={"Content-Type": "text/html"},
+        request=scrapy.Request(f"{HOST}/{SLUG}/"),
+    )
+    assert list(spider.parse_article(response)) == []
+    post = site.rest_post(31842)
+    listing = Fetch(f"{HOST}/wp-json/wp/v2/posts", 200, {}, b"[...]", T0)
+    assert list(spider.rest_article(post, listing, "/0")) == []
+    counted = stats.get_stats()
+    assert counted["spider/errors"] == 2
+    assert not [key for key in counted if key.startswith("spider/not_article/")]
+    failures = [r for r in caplog.records if r.exc_info]
+    assert [r.exc_info[0] for r in failures] == [UnicodeDecodeError, UnicodeDecodeError]
+    assert {r.getMessage().split(" for ")[0] for r in failures} == {
+        "extraction failed",
+        "REST extraction failed",
+    }

@@ -7,7 +7,7 @@ their handlers, which keeps ``akhbar --help`` fast.
 
 A handler is set with ``parser.set_defaults(func=handler)``; it receives the parsed
 ``argparse.Namespace`` and returns the exit status (``None`` means 0). Raise
-``CommandError`` (or ``crawler.db.session.DatabaseError``) for an expected failure:
+``CommandError`` (or ``crawler.errors.DatabaseError``) for an expected failure:
 it is printed as one line on stderr, without a traceback.
 """
 
@@ -19,6 +19,8 @@ import pkgutil
 import sys
 from collections.abc import Callable
 from typing import Any
+
+from crawler.errors import DatabaseError
 
 
 class CommandError(Exception):
@@ -47,12 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [CommandError]
+    errors: list[type[BaseException]] = [CommandError, DatabaseError]
     # Only classes whose modules are already imported: a handler that never touched
     # the database must not pay for importing SQLAlchemy here.
-    session = sys.modules.get("crawler.db.session")
-    if session is not None:
-        errors.append(session.DatabaseError)
     sa_exc = sys.modules.get("sqlalchemy.exc")
     if sa_exc is not None:
         errors.append(sa_exc.OperationalError)

@@ -19,6 +19,8 @@ import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
+from crawler.items import REVISION_FIELDS
+
 NOT_AN_ARTICLE = 2
 UNREADABLE = 3  # the file cannot be read (missing, no permission, broken gzip, not text)
 # Extraction's reasons that say the input is no page at all rather than a page without an
@@ -28,8 +30,6 @@ UNREADABLE_REASONS = frozenset({"undecodable", "too_large"})
 
 def output_keys() -> tuple[str, ...]:
     """The printed keys, in order: the ``article_revisions`` columns, then site and identity."""
-    from crawler.extract.page import REVISION_FIELDS  # not at import: every command loads this
-
     return (*REVISION_FIELDS, "site", "canonical_url", "external_id")
 
 
@@ -79,10 +79,11 @@ def read_page(path: Path, limit: int) -> bytes:
 
 def run(args: argparse.Namespace) -> int:
     from crawler.cli import CommandError
+    from crawler.errors import NotAnArticle
     from crawler.extract.dates import parse_iso_datetime
     from crawler.extract.html import MAX_PAGE_BYTES
-    from crawler.extract.page import NotAnArticle
     from crawler.extract.snapshot import extract_snapshot
+    from crawler.spiders import page_for
 
     def unreadable(reason: object) -> CommandError:
         return CommandError(f"cannot read {args.file}: {reason}", code=UNREADABLE)
@@ -101,11 +102,13 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"--fetched-at is not an ISO 8601 time: {args.fetched_at}")
         fetched_at = parsed
     try:
-        site, article = extract_snapshot(
-            data, args.url, fetched_at, site=args.site, encoding=args.encoding, entry=args.entry
-        )
+        site, page = page_for(args.url, args.site)
     except KeyError as exc:
         raise CommandError(str(exc.args[0])) from exc
+    try:
+        article = extract_snapshot(
+            data, args.url, fetched_at, page, encoding=args.encoding, entry=args.entry
+        )
     except NotAnArticle as exc:
         if exc.reason in UNREADABLE_REASONS:
             raise unreadable(exc) from exc

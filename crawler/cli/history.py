@@ -14,16 +14,15 @@ from typing import Any, TextIO
 
 from crawler.cli import CommandError
 from crawler.display import DISPLAY_ZONE, display_url, local_time, utc_iso
+from crawler.items import REVISION_FIELDS
 
-# Identity and provenance around the revision's own fields (crawler.extract.page).
+# Identity and provenance around the revision's own fields (crawler.items.REVISION_FIELDS).
 ID_FIELDS = ("site", "article_id", "external_id", "canonical_url", "removed_at")
 PROVENANCE_FIELDS = ("revision_no", "observed_at", "content_hash", "extractor")
 PROVENANCE_FIELDS += ("extractor_version", "fetch_id", "fetch_entry", "page_fetch_id")
 
 
 def export_fields() -> tuple[str, ...]:
-    from crawler.extract.page import REVISION_FIELDS  # not at import: heavy for other commands
-
     return (*ID_FIELDS, *REVISION_FIELDS, *PROVENANCE_FIELDS)
 
 

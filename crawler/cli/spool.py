@@ -71,7 +71,7 @@ def status_command(args: argparse.Namespace) -> int:
 
 def replay_command(args: argparse.Namespace) -> int:
     from crawler import spool
-    from crawler.db.session import is_outage
+    from crawler.errors import is_outage
     from pipelines.store import BatchWriter
 
     directory = _directory(args)

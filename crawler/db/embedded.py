@@ -32,6 +32,7 @@ from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
 from crawler.config import akhbar_home
+from crawler.errors import DatabaseError
 
 DATABASE_NAME = "akhbar"
 
@@ -84,7 +85,6 @@ def embedded_url() -> str:
 
 
 def _get_server(pgdata: Path) -> Any:
-    from crawler.db.session import DatabaseError
 
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver falls back to /tmp.
@@ -160,7 +160,6 @@ def process_exists(pid: int) -> bool:
 
 
 def _create_database(admin_uri: str, name: str) -> None:
-    from crawler.db.session import DatabaseError
 
     try:
         conn = psycopg.connect(admin_uri, autocommit=True, application_name="akhbar")
@@ -197,7 +196,6 @@ _CHUNK = 64 * 1024
 
 def server_socket() -> Path:
     """The Unix socket of the embedded server this process holds (after :func:`embedded_url`)."""
-    from crawler.db.session import DatabaseError
 
     path = _server.get_postmaster_info().socket_path if _server is not None else None
     if path is None:
@@ -321,7 +319,6 @@ def serve_tcp(
     once the port accepts connections. At return the hold is released with the process; the
     server stops when its last user has gone.
     """
-    from crawler.db.session import DatabaseError
 
     if not any_user and not PROC_NET_TCP.exists():
         raise DatabaseError(

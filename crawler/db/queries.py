@@ -16,14 +16,25 @@ from sqlalchemy import Connection, text
 
 from crawler.display import local_time
 from crawler.extract.urls import url_key
+from crawler.items import HASHED_FIELDS, REVISION_FIELDS
 
-# The revision fields an analyst compares, in the order a diff shows them.
-DIFF_FIELDS = ("title", "subtitle", "authors", "published_at", "section", "tags", "body_text")
+# The revision fields an analyst compares (those that make a revision), in the order a diff
+# shows them: the body, the longest, last.
+DIFF_FIELDS = (*(name for name in HASHED_FIELDS if name != "body_text"), "body_text")
 
-_REVISION_COLUMNS = (
-    "r.revision_no, r.observed_at, r.content_hash, r.title, r.subtitle, r.body_text, "
-    "r.authors, r.published_at, r.modified_at, r.section, r.tags, r.image_url, r.language, "
-    "r.extractor, r.extractor_version, r.fetch_id, r.fetch_entry, r.page_fetch_id"
+_REVISION_COLUMNS = ", ".join(
+    f"r.{name}"
+    for name in (
+        "revision_no",
+        "observed_at",
+        "content_hash",
+        *REVISION_FIELDS,
+        "extractor",
+        "extractor_version",
+        "fetch_id",
+        "fetch_entry",
+        "page_fetch_id",
+    )
 )
 
 

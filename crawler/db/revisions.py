@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -48,13 +49,25 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
 from crawler.db.models import Article, ArticleRevision, ArticleUrl, Site
 from crawler.db.models import Fetch as FetchRow
 from crawler.db.schedule import next_check_at
+from crawler.extract.text import content_hash
 from crawler.extract.urls import url_key
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch, Observation
+from crawler.identity import IdentityIndex
+from crawler.items import (
+    REVISION_FIELDS,
+    ArticleGone,
+    ArticleItem,
+    ArticleSeen,
+    Fetch,
+    KnownArticle,
+    Observation,
+    SiteInfo,
+)
 
 sites_t = Site.__table__
 articles_t = Article.__table__
@@ -65,14 +78,6 @@ GONE_STATUSES = frozenset({404, 410, 200})  # 200 = a recognised soft 404
 ZSTD_LEVEL = 3
 LOCK_NAMESPACE = 0x616B0000  # "ak": first int4 of record()'s advisory locks, plus site id
 LOCK_BUCKETS = 128
-
-
-@dataclass(frozen=True, slots=True)
-class SiteInfo:
-    slug: str
-    name: str
-    base_url: str
-    language: str = "ar"
 
 
 @dataclass(slots=True)
@@ -93,23 +98,6 @@ class RecordStats:
 
     def as_stats(self, prefix: str = "store/") -> dict[str, int]:
         return {prefix + k: v for k, v in asdict(self).items() if v}
-
-
-@dataclass(frozen=True, slots=True)
-class KnownArticle:
-    article_id: int
-    external_id: str | None
-    canonical_url: str
-    modified_at: datetime | None  # of the current revision, as the site declared it
-    last_checked_at: datetime
-    removed_at: datetime | None
-    # url_key of every URL the article was seen under (old slugs, shortlinks, feed links):
-    # a listing naming any of them names this article.
-    url_keys: tuple[str, ...] = ()
-    # The ETag of the article's page behind the current revision (its page fetch, else
-    # its fetch), for If-None-Match; None when that is no page of the article (a REST
-    # response) or the site sends no ETag.
-    etag: str | None = None
 
 
 def ensure_site(conn: Connection, site: SiteInfo) -> int:
@@ -258,13 +246,15 @@ def record(
     arts = _load_locked(conn, article_ids)
 
     writes = _Writes(redirects=_known_redirects(conn, batch, list(arts)))
-    ext_map: dict[tuple[int, str], _Art] = {
-        (a.site_id, a.external_id): a for a in arts.values() if a.external_id is not None
-    }
-    key_map = {k: arts[i] for k, i in by_key.items()}
+    # One identity index per site: the articles found, under their external ids and keys.
+    identities: defaultdict[int, IdentityIndex[_Art]] = defaultdict(IdentityIndex)
+    for aid in sorted(arts):
+        identities[arts[aid].site_id].add(arts[aid])
+    for key, aid in by_key:
+        identities[arts[aid].site_id].add(arts[aid], [key])
     url_map = {u: arts[i] for u, i in by_url.items()}
     for b in batch:
-        _apply(b, ext_map, key_map, url_map, writes, stats, crawl_run_id)
+        _apply(b, identities, url_map, writes, stats, crawl_run_id)
 
     _write(conn, writes, list(arts.values()), crawl_run_id)
     return stats
@@ -384,16 +374,17 @@ def _lock_identity_keys(conn: Connection, batch: list[_Obs]) -> None:
 
 def _find_existing(
     conn: Connection, batch: list[_Obs]
-) -> tuple[dict[str, int], dict[str, int], list[int]]:
+) -> tuple[list[tuple[str, int]], dict[str, int], list[int]]:
     """Articles named by the batch's keys: by (site, ext id), by url_key, by raw URL.
 
-    Returns url_key -> article, raw URL -> article, and every article id found. One
+    Returns (url_key, article) pairs lowest article id first, raw URL -> article, and every
+    article id found. Which of them an observation is, ``crawler.identity`` decides. One
     statement; each branch is a plain index lookup (arrays, not IN lists, so the plan and
     psycopg's prepared statement do not depend on the batch size)."""
     live = [b for b in batch if b.site_id is not None]
     keys = sorted({k for b in live for k in b.keys})
     urls = sorted({u for b in live for u in b.urls})
-    by_key: dict[str, int] = {}
+    by_key: list[tuple[str, int]] = []
     by_url: dict[str, int] = {}
     if not live:
         return by_key, by_url, []
@@ -423,13 +414,13 @@ def _find_existing(
         },
     ).all()
     ids = {aid for _, aid, _, _ in rows}
-    # Lowest article id wins a key shared by two articles (history, or another site).
+    # Lowest article id wins a key (or URL) shared by two articles.
     for kind, aid, url, key in sorted(rows, key=lambda r: r[1]):
         if kind == "e":
             continue
         by_url.setdefault(url, aid)
         if kind == "k":
-            by_key.setdefault(key, aid)
+            by_key.append((key, aid))
     return by_key, by_url, sorted(ids)
 
 
@@ -476,24 +467,9 @@ def _load_locked(conn: Connection, ids: list[int]) -> dict[int, _Art]:
     return arts
 
 
-def _resolve(b: _Obs, ext_map: dict, key_map: dict) -> _Art | None:
-    art = ext_map.get((b.site_id, b.external_id)) if b.external_id is not None else None
-    if art is not None:
-        return art
-    for k in b.keys:
-        cand = key_map.get(k)
-        if cand is None or cand.site_id != b.site_id:
-            continue
-        # A URL known for an article with another external id names a different article.
-        if b.external_id is None or cand.external_id is None:
-            return cand
-    return None
-
-
 def _apply(
     b: _Obs,
-    ext_map: dict[tuple[int, str], _Art],
-    key_map: dict[str, _Art],
+    identities: defaultdict[int, IdentityIndex[_Art]],
     url_map: dict[str, _Art],
     w: _Writes,
     stats: RecordStats,
@@ -503,7 +479,8 @@ def _apply(
     if b.site_id is None:
         stats.unknown += 1
         return
-    art = _resolve(b, ext_map, key_map)
+    identity = identities[b.site_id]
+    art = identity.resolve(b.external_id, b.keys)
     created = False
     if art is None:
         if not isinstance(o, ArticleItem):
@@ -516,10 +493,7 @@ def _apply(
         # First time this article shows its stable id (it was known by URL only).
         art.external_id = b.external_id
         art.dirty = True
-    if art.external_id is not None:
-        ext_map.setdefault((art.site_id, art.external_id), art)
-    for k in b.keys:
-        key_map.setdefault(k, art)
+    identity.add(art, b.keys)
 
     _add_urls(b, art, url_map, w, stats, announce=not created, crawl_run_id=crawl_run_id)
     if not created and isinstance(o, ArticleItem) and o.redirected_from:
@@ -596,7 +570,7 @@ def _apply(
                 )
             )
             art.canonical_url = o.canonical_url
-        h = o.content_hash()
+        h = content_hash(**o.hashed_fields())
         if h != art.current_hash:
             if art.extracted_by not in (None, (o.extractor, o.extractor_version)):
                 stats.reextracted += 1  # what changed may be only how the page is read
@@ -680,7 +654,7 @@ def _add_revision(
     crawl_run_id: int | None,
     h: bytes | None = None,
 ) -> None:
-    h = h if h is not None else o.content_hash()
+    h = h if h is not None else content_hash(**o.hashed_fields())
     art.revision_count += 1
     art.current_hash = h
     art.published_at = o.published_at
@@ -691,17 +665,8 @@ def _add_revision(
         "revision_no": art.revision_count,
         "observed_at": b.at,
         "content_hash": h,
-        "title": o.title,
-        "subtitle": o.subtitle,
-        "body_text": o.body_text,
+        **{name: _copy(getattr(o, name)) for name in REVISION_FIELDS},
         "body_html": o.body_html,
-        "authors": list(o.authors),
-        "published_at": o.published_at,
-        "modified_at": o.modified_at,
-        "section": o.section,
-        "tags": list(o.tags),
-        "image_url": o.image_url,
-        "language": o.language,
         "extractor": o.extractor,
         "extractor_version": o.extractor_version,
         "_fetch": _add_fetch(w, o.fetch),
@@ -712,6 +677,11 @@ def _add_revision(
     art.last_revision = row
     w.revisions.append((art, row))
     _schedule(art, b.at)
+
+
+def _copy(value: Any) -> Any:
+    """A revision row's own copy of a list field (authors, tags), the value else."""
+    return list(value) if isinstance(value, list) else value
 
 
 def _schedule(art: _Art, at: datetime) -> None:
@@ -872,22 +842,17 @@ def _write(conn: Connection, w: _Writes, existing: list[_Art], crawl_run_id: int
         )
 
 
-# Revision columns taken as they are from the pending row; text[] travels as jsonb.
+# Revision columns taken as they are from the pending row, the revision fields typed as the
+# schema declares them; text[] travels as jsonb.
 _REVISION_COLUMNS = {
     "revision_no": "int",
     "observed_at": "timestamptz",
     "content_hash": "bytea",
-    "title": "text",
-    "subtitle": "text",
-    "body_text": "text",
+    **{
+        name: revisions_t.c[name].type.compile(dialect=postgresql.dialect()).lower()
+        for name in REVISION_FIELDS
+    },
     "body_html": "text",
-    "authors": "text[]",
-    "published_at": "timestamptz",
-    "modified_at": "timestamptz",
-    "section": "text",
-    "tags": "text[]",
-    "image_url": "text",
-    "language": "text",
     "extractor": "text",
     "extractor_version": "text",
     "fetch_entry": "text",

@@ -20,16 +20,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import psycopg
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import DBAPIError
 
 from crawler.config import (
     database_url_from_env,
     db_idle_in_transaction_timeout,
     db_statement_timeout,
 )
+from crawler.errors import DatabaseError, DatabaseTimeout
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -63,14 +62,6 @@ _engines: dict[str, Engine] = {}
 _sockets: weakref.WeakKeyDictionary[Engine, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
 _engines_lock = threading.Lock()
 _at_head: set[str] = set()
-
-
-class DatabaseError(RuntimeError):
-    """An expected failure with a one-line explanation (unreachable server, bad URL...)."""
-
-
-class DatabaseTimeout(DatabaseError):
-    """The database did not answer within a caller's bound (an outage, see is_outage)."""
 
 
 # After a bound expired and the connections were severed, how long the abandoned work may
@@ -125,26 +116,6 @@ def run_bounded(
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
-
-
-def is_outage(exc: BaseException) -> bool:
-    """Whether ``exc`` means "the database is unreachable or went away" (worth retrying).
-
-    psycopg reports refused/lost connections, server shutdown, serialization failures and
-    deadlocks as OperationalError; SQLAlchemy flags a dropped connection as invalidated.
-    """
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        return isinstance(exc.orig, psycopg.OperationalError | psycopg.InterfaceError)
-    # The embedded server could not be started or reached.
-    return isinstance(exc, DatabaseError | OSError)
-
-
-def one_line(exc: BaseException) -> str:
-    """``Type: first line of the message``, for log lines that stay one line."""
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
 
 
 def normalize_url(url: str) -> str:

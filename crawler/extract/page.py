@@ -40,6 +40,7 @@ from w3lib.encoding import (
     resolve_encoding,
 )
 
+from crawler.errors import NotAnArticle
 from crawler.extract.dates import WrittenDate, read_date
 from crawler.extract.html import (
     MAX_PAGE_BYTES,
@@ -55,7 +56,7 @@ from crawler.extract.language import script_language
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
 from crawler.extract.text import storable, storable_json, strip_site_suffix, tidy
 from crawler.extract.verdict import body_problem, page_problem
-from crawler.items import ArticleItem, Fetch
+from crawler.items import REVISION_FIELDS, ArticleItem, Fetch
 
 # Extractor names are ``akhbar.page/<platform>``; each page class has its own version
 # (``ArticlePage.extractor_version``), so a re-extraction can tell an extractor change from
@@ -80,34 +81,7 @@ ARTICLE_TYPES = frozenset(
 )
 
 # What an extraction answers: the ``article_revisions`` columns it fills, then identity.
-REVISION_FIELDS = (
-    "title",
-    "subtitle",
-    "body_text",
-    "authors",
-    "published_at",
-    "modified_at",
-    "section",
-    "tags",
-    "image_url",
-    "language",
-)
 FIELDS = (*REVISION_FIELDS, "canonical_url", "external_id")
-
-
-class NotAnArticle(Exception):
-    """The page is not an article; ``reason`` is one short word.
-
-    Pages: ``challenge`` (bot protection), ``redirect_stub``, ``error_page`` (404 page, also
-    served with 200), ``login``, ``listing`` (home, category, tag, search, archive pages),
-    ``empty_page``, ``no_title``, ``empty_body``, ``short_body``. REST posts:
-    ``not_published``, ``protected``, ``no_link`` and the body reasons.
-    """
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
 
 
 @dataclass(slots=True)
@@ -164,21 +138,13 @@ class ExtractedArticle:
 
     def fields(self) -> dict[str, Any]:
         """The article's fields as JSON values (datetimes ISO 8601 with their offset)."""
-        iso = lambda d: d.isoformat() if d else None  # noqa: E731
-        return {
-            "title": self.title,
-            "subtitle": self.subtitle,
-            "body_text": self.body_text,
-            "authors": list(self.authors),
-            "published_at": iso(self.published_at),
-            "modified_at": iso(self.modified_at),
-            "section": self.section,
-            "tags": list(self.tags),
-            "image_url": self.image_url,
-            "language": self.language,
-            "canonical_url": self.canonical_url,
-            "external_id": self.external_id,
-        }
+        return {name: _json_value(getattr(self, name)) for name in FIELDS}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return list(value) if isinstance(value, list) else value
 
 
 # --- decoding and parsing -------------------------------------------------------------
@@ -1080,9 +1046,7 @@ __all__ = [
     "ArticlePage",
     "WordPressPage",
     "FIELDS",
-    "REVISION_FIELDS",
     "ExtractedArticle",
-    "NotAnArticle",
     "decode_html",
     "extract_article",
     "inline_text",

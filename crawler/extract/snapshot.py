@@ -10,8 +10,9 @@ re-extract archived fetches (after an extractor upgrade, or to check one):
   under ``/wp-json/wp/v2/posts/ID`` before fetch records existed) the same way;
 * anything else is a page, through ``crawler.extract.page.extract_article``;
 
-all with the page class of the spider that owns the URL (or the one named). Raises
-``NotAnArticle`` when the response holds no article.
+all with the page class given (the spider registry, ``crawler.spiders.page_for``, knows
+which spider owns a URL; extraction knows no spiders). Raises ``NotAnArticle`` when
+the response holds no article.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from crawler.extract.page import ExtractedArticle, NotAnArticle, extract_article
+from crawler.errors import NotAnArticle
+from crawler.extract.page import DEFAULT_PAGE, ArticlePage, ExtractedArticle, extract_article
 from crawler.extract.wordpress import extract_rest_post
 
 _REST_POST_URL = re.compile(r"/wp-json/wp/v2/posts/\d+|[?&]rest_route=[^&]*/wp/v2/posts/\d+")
@@ -48,22 +50,16 @@ def extract_snapshot(
     body: bytes,
     url: str,
     fetched_at: datetime,
+    page: type[ArticlePage] = DEFAULT_PAGE,
     *,
-    site: str | None = None,
     headers: Mapping[str, Any] | None = None,
     encoding: str | None = None,
     entry: str | None = None,
-) -> tuple[str | None, ExtractedArticle]:
-    """``(spider name, article)`` of a stored response (``body`` as received, undecoded).
-
-    ``site`` names the spider (default: the one whose domains hold ``url``); a page is
-    decoded as the spider decoded it (``crawler.extract.page.decode_html``: the charset of
+) -> ExtractedArticle:
+    """The article in a stored response (``body`` as received, undecoded), extracted with
+    ``page`` (its spider's page class). A page is decoded as the spider decoded it (``crawler.extract.page.decode_html``: the charset of
     the ``Content-Type`` in ``headers``, ``<meta>``, detection), ``encoding`` overrides it; ``entry`` is the JSON
-    pointer of the post in a REST list response. ``KeyError`` for an unknown spider name,
-    ``NotAnArticle`` when there is no article."""
-    from crawler.spiders import page_for  # the registry: every site module, only when asked
-
-    name, page = page_for(url, site)
+    pointer of the post in a REST list response. ``NotAnArticle`` when there is no article."""
     content_type = header(headers, "Content-Type")
     if entry is not None:
         try:
@@ -72,7 +68,7 @@ def extract_snapshot(
             raise NotAnArticle("empty_page", f"no REST entry {entry}: {exc}") from exc
         if not isinstance(post, dict) or "id" not in post:
             raise NotAnArticle("empty_page", f"no post at {entry}")
-        return name, extract_rest_post(post, fetched_at, page)
+        return extract_rest_post(post, fetched_at, page)
     if is_rest_post(url, body, content_type):
         try:
             post = json.loads(body)
@@ -80,8 +76,8 @@ def extract_snapshot(
             raise NotAnArticle("empty_page", f"broken JSON: {exc}") from exc
         if not isinstance(post, dict) or "id" not in post:
             raise NotAnArticle("empty_page", "JSON without a post")
-        return name, extract_rest_post(post, fetched_at, page)
-    return name, extract_article(
+        return extract_rest_post(post, fetched_at, page)
+    return extract_article(
         body, url, fetched_at, page, encoding=encoding, content_type=content_type
     )
 
@@ -129,16 +125,17 @@ EVIDENCE_SQL = (
 )
 
 
-def reextract(row: Any, site: str | None = None) -> tuple[str | None, ExtractedArticle]:
-    """Re-extract a revision's evidence, as its spider did when it was fetched: anything
-    with ``url``, ``response_headers``, ``body``, ``compression``, ``fetched_at`` and
-    ``fetch_entry`` (a row of ``EVIDENCE_SQL``)."""
+def reextract(row: Any, page: type[ArticlePage] = DEFAULT_PAGE) -> ExtractedArticle:
+    """Re-extract a revision's evidence with ``page``, as its spider did when it was
+    fetched: anything with ``url``, ``response_headers``, ``body``, ``compression``,
+    ``fetched_at`` and ``fetch_entry`` (a row of ``EVIDENCE_SQL``). With the spider that
+    owns the URL: ``crawler.spiders.reextract``."""
     body = stored_body(bytes(row.body), row.compression)
     return extract_snapshot(
         body,
         row.url,
         row.fetched_at,
-        site=site,
+        page,
         headers=dict(row.response_headers or {}),
         entry=row.fetch_entry,
     )

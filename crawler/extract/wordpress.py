@@ -18,10 +18,11 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+from crawler.errors import NotAnArticle
 from crawler.extract.dates import parse_iso_datetime
 from crawler.extract.html import TooDeep, clean_body, parse_fragment
 from crawler.extract.language import script_language
-from crawler.extract.page import DEFAULT_PAGE, ArticlePage, ExtractedArticle, NotAnArticle
+from crawler.extract.page import DEFAULT_PAGE, ArticlePage, ExtractedArticle
 from crawler.extract.profile import ExtractionProfile
 from crawler.extract.text import storable_json, tidy
 from crawler.extract.verdict import body_problem

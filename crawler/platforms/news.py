@@ -47,10 +47,11 @@ from scrapy.http import Headers, Response
 from twisted.python.failure import Failure
 
 from crawler.arguments import SpiderArgument, check_arguments, parse_flag
-from crawler.db.revisions import KnownArticle, SiteInfo
+from crawler.errors import NotAnArticle
 from crawler.extract.page import ArticlePage
 from crawler.extract.urls import same_site, url_key
-from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch
+from crawler.identity import IdentityIndex, index_known
+from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch, KnownArticle, SiteInfo
 from crawler.middlewares import RECEIVED_HEADERS_META
 from crawler.platforms import feeds as feedlib
 from crawler.platforms import listings as listinglib
@@ -264,8 +265,7 @@ class NewsSpider(scrapy.Spider):
         self.refetch = bool(values.get("refetch"))
         self._progress = Progress()
         self._known: list[KnownArticle] = []
-        self._known_by_id: dict[str, KnownArticle] = {}
-        self._known_by_key: dict[str, KnownArticle] = {}
+        self._known_index: IdentityIndex[KnownArticle] = IdentityIndex()
         self._matched: set[int] = set()  # article ids the listing named (not missing)
         self._candidates: dict[str, Candidate] = {}
         self._feed_candidates: list[Candidate] = []
@@ -374,7 +374,8 @@ class NewsSpider(scrapy.Spider):
         """What the archive knows of this site. Without it a crawl would fetch the whole
         archive again, so a database lost since the start gate (crawler.runs) stops it."""
         from crawler.db import revisions
-        from crawler.db.session import ensure_schema, get_engine, is_outage, one_line
+        from crawler.db.session import ensure_schema, get_engine
+        from crawler.errors import is_outage, one_line
 
         try:
             ensure_schema()
@@ -395,26 +396,15 @@ class NewsSpider(scrapy.Spider):
 
     def _index_known(self, known: list[KnownArticle]) -> None:
         self._known = known
-        for article in known:
-            if article.external_id:
-                self._known_by_id[article.external_id] = article
-            self._known_by_key[url_key(article.canonical_url)] = article
-        for article in known:  # old slugs, shortlinks, feed links: after every canonical URL
-            for key in article.url_keys:
-                self._known_by_key.setdefault(key, article)
+        self._known_index = index_known(known)
 
     def match_known(self, candidate: Candidate) -> KnownArticle | None:
-        article = None
-        if candidate.external_id:
-            article = self._known_by_id.get(candidate.external_id)
-        if article is None:
-            for url in (candidate.url, *sorted(candidate.urls)):
-                article = self._known_by_key.get(url_key(url))
-                if article is None:
-                    ext = self.external_id_from_url(url)
-                    article = self._known_by_id.get(ext) if ext else None
-                if article is not None:
-                    break
+        urls = (candidate.url, *sorted(candidate.urls))
+        article = self._known_index.resolve(
+            candidate.external_id,
+            (url_key(url) for url in urls),
+            (self.external_id_from_url(url) for url in urls),
+        )
         if article is not None:
             self._matched.add(article.article_id)
         return article
@@ -763,7 +753,7 @@ class NewsSpider(scrapy.Spider):
         )
         unknown = older = 0
         for link, published in links:
-            if url_key(link) not in self._known_by_key:
+            if not self._known_index.has_key(url_key(link)):
                 unknown += 1
             if self.since and published and published < self.since:
                 older += 1
@@ -961,16 +951,8 @@ class NewsSpider(scrapy.Spider):
             return
         try:
             item = self.extract_page(response, fetched_at)
-        except Exception as exc:
-            from crawler.extract.page import NotAnArticle  # loaded by the extraction anyway
-
-            # Only a page property has a reason; any other exception (a UnicodeError has a
-            # ``.reason`` too) is a bug, logged with its traceback.
-            reason = exc.reason if isinstance(exc, NotAnArticle) else None
-            if reason is None:  # a bug, not a page property: count it, keep crawling
-                self.logger.exception("extraction failed for %s", response.url)
-                self.inc("errors")
-                return
+        except NotAnArticle as exc:
+            reason = exc.reason
             if reason == "challenge":
                 self.inc("blocked")
             elif known is not None and self.is_soft_404(response, reason):
@@ -978,6 +960,12 @@ class NewsSpider(scrapy.Spider):
                 return
             self.inc(f"not_article/{reason}")
             self.logger.info("not an article (%s): %s", reason, response.url)
+            return
+        except Exception:
+            # Any other exception is a bug, not a page property (a UnicodeDecodeError has a
+            # ``.reason`` too): its traceback, counted, and the crawl goes on.
+            self.logger.exception("extraction failed for %s", response.url)
+            self.inc("errors")
             return
         if not self.own_url(item.canonical_url):
             # A syndicated copy names its original as canonical; the page is still what

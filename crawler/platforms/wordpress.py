@@ -39,9 +39,9 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.db.revisions import KnownArticle
+from crawler.errors import NotAnArticle
 from crawler.extract.page import ArticlePage, WordPressPage
-from crawler.items import ArticleItem, Fetch
+from crawler.items import ArticleItem, Fetch, KnownArticle
 from crawler.platforms.news import (
     MODIFIED_TOLERANCE,
     Candidate,
@@ -295,7 +295,7 @@ class WordPressSpider(NewsSpider):
     ) -> Iterator[ArticleItem | scrapy.Request]:
         """The article in the post at JSON pointer ``entry`` of the REST response ``fetch``."""
         post_id = str(post["id"])
-        known = self._known_by_id.get(post_id)
+        known = self._known_index.by_external_id(post_id)
         if known is not None:
             self._matched.add(known.article_id)
         modified = parse_gmt(post.get("modified_gmt"))
@@ -309,24 +309,22 @@ class WordPressSpider(NewsSpider):
             return
         try:
             item = self.extract_rest(post, fetch, entry)
-        except Exception as exc:
-            from crawler.extract.page import NotAnArticle  # loaded by the extraction anyway
-
-            # Only a page property has a reason; any other exception (a UnicodeError has a
-            # ``.reason`` too) is a bug, logged with its traceback.
-            reason = exc.reason if isinstance(exc, NotAnArticle) else None
+        except NotAnArticle as exc:
             link = post.get("link")
-            if reason in REST_BODY_WITHHELD and isinstance(link, str) and link:
+            if exc.reason in REST_BODY_WITHHELD and isinstance(link, str) and link:
                 # Some plugins keep the content out of the API (or render it only on the
                 # page): the page decides.
                 self.inc("rest/page_fallback")
                 candidate = Candidate(link, lastmod=modified, external_id=post_id, source="rest")
                 yield self.article_request(link, candidate=candidate, known=known)
-            elif reason is None:
-                self.logger.exception("REST extraction failed for post %s", post_id)
-                self.inc("errors")
             else:
-                self.inc(f"not_article/{reason}")
+                self.inc(f"not_article/{exc.reason}")
+            return
+        except Exception:
+            # Any other exception is a bug, not a post property (a UnicodeDecodeError has a
+            # ``.reason`` too): its traceback, counted, and the crawl goes on.
+            self.logger.exception("REST extraction failed for post %s", post_id)
+            self.inc("errors")
             return
         if not self.own_url(item.url):
             self.inc("foreign/rest")
