@@ -24,8 +24,8 @@ from crawl_harness import CrawlResult, run_crawl, start_crawl
 from sqlalchemy import text
 
 from crawler.db.session import get_engine
-from crawler.platforms import feeds, sitemaps
-from crawler.platforms.wordpress import WordPressSpider
+from crawler.discovery import Sitemaps, WordPressRest
+from crawler.discovery.parse import feeds, sitemaps
 from crawler.replica.faults import BILLION_LAUGHS
 from crawler.replica.server import Replica
 from crawler.replica.wordpress import WordPressSite
@@ -132,7 +132,7 @@ def test_a_billion_claimed_rest_pages_are_asked_a_window_at_a_time(make_database
     assert result.stat("spider/bound/max_rest_pages") == 1
     assert stored(db) == TOTAL
     # Pages 1 and 2, then at most one window past the real end (400 stops the walk).
-    assert listing_requests <= 2 + WordPressSpider.rest_window, listing_requests
+    assert listing_requests <= 2 + WordPressRest().rest_window, listing_requests
     assert result.stat("spider/rest/past_last_page") >= 1
     assert "bound max_rest_pages=2000 reached" in result.log
 
@@ -162,7 +162,7 @@ def test_a_crawl_told_of_a_billion_pages_stops_on_ctrl_c(make_database, tmp_path
                 proc.kill()
     assert code == 130, log.read_text()[-3000:]
     assert scalar(db, "SELECT status FROM crawl_runs") == "interrupted"
-    assert replica.count(REST_LISTING) <= 1 + WordPressSpider.rest_window
+    assert replica.count(REST_LISTING) <= 1 + WordPressRest().rest_window
 
 
 def test_the_rest_page_bound(make_database, tmp_path):
@@ -235,7 +235,7 @@ def test_an_endless_chain_of_sitemap_indexes_stops_at_the_depth_bound(make_datab
         result = crawl(db, replica, tmp_path)
         chain = replica.count(r"/(sitemap_index|chain[-\d]*)\.xml$")
     partial(result, "max_sitemap_depth")
-    assert chain <= WordPressSpider.max_sitemap_depth, chain
+    assert chain <= Sitemaps().max_sitemap_depth, chain
     assert stored(db) == TOTAL  # the real post sitemap each index also lists
 
 

@@ -10,16 +10,38 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from scrapy.http import HtmlResponse, TextResponse
 
+from crawler.discovery import Candidate, Listing, WordPressRest, decide
+from crawler.discovery.decision import is_unchanged
+from crawler.discovery.parse import feeds, listings, sitemaps
+from crawler.discovery.rest import RestWalk
+from crawler.discovery.run import Discovery
+from crawler.discovery.sitemap import WORDPRESS_SKIP
 from crawler.items import Fetch, KnownArticle, SiteInfo
 from crawler.middlewares import is_challenge, retry_after_seconds
-from crawler.platforms import feeds, listings, sitemaps
-from crawler.platforms.news import Candidate, fetch_of, parse_since
+from crawler.platforms.news import fetch_of, parse_since
 from crawler.platforms.wordpress import WordPressSpider, parse_gmt, wordpress_post_id
 from crawler.spiders.furatpost import FuratPostSpider
 
 HOST = "https://euphratespost.net"
 SLUG = "%d8%a7%d9%84%d8%aa%d8%ad%d8%a7%d9%84%d9%81"  # التحالف, lower-case encoded
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+FURAT_LISTING = next(s for s in FuratPostSpider.sources if isinstance(s, Listing))
+
+
+def discovery_of(known_articles=(), settings=None, **arguments):
+    """A Furat Post spider with a crawler (stats, settings) and its discovery, not started."""
+    from scrapy.utils.test import get_crawler
+
+    crawler = get_crawler(FuratPostSpider, settings)
+    spider = FuratPostSpider.from_crawler(crawler, **arguments)
+    spider.discovery = Discovery(spider, spider.sources, spider.known_index(list(known_articles)))
+    return spider, spider.discovery
+
+
+def rest_walk(discovery: Discovery, mode: str = "ids") -> RestWalk:
+    walk = next(w for w in discovery.walks if isinstance(w, RestWalk))
+    walk.mode = mode
+    return walk
 
 
 # --- sitemaps ------------------------------------------------------------------------
@@ -91,7 +113,7 @@ def test_robots_sitemap_lines():
     ],
 )
 def test_wordpress_child_sitemaps_of_articles_only(name, wanted):
-    skip = re.compile(WordPressSpider.sitemap_skip)
+    skip = re.compile(WORDPRESS_SKIP)
     assert sitemaps.wanted_child(f"{HOST}/{name}", None, skip) is wanted
 
 
@@ -145,7 +167,7 @@ LISTING = f"""<html><head><link rel="next" href="{HOST}/page/2/"></head><body>
 
 def test_listing_links_and_next_page():
     links = listings.article_links(
-        LISTING, f"{HOST}/", ["euphratespost.net"], link_css=FuratPostSpider.listing_link_css
+        LISTING, f"{HOST}/", ["euphratespost.net"], link_css=FURAT_LISTING.link_css
     )
     assert links == [(f"{HOST}/{SLUG}/", T0), (f"{HOST}/other/", None)]  # date of the card
     assert listings.next_page(LISTING, f"{HOST}/") == f"{HOST}/page/2/"
@@ -247,39 +269,36 @@ def test_politeness_by_default():
 
 
 def test_unchanged_means_not_newer_than_the_archived_version():
-    spider = FuratPostSpider()
     article = known()
-    assert spider.is_unchanged(T0, article)
-    assert spider.is_unchanged(T0 + timedelta(milliseconds=900), article)  # precision
+    assert is_unchanged(T0, article)
+    assert is_unchanged(T0 + timedelta(milliseconds=900), article)  # precision
     # Newer than the archived version but older than our last check (a modified-date bump
     # without a content change, already fetched once): not fetched again.
-    assert spider.is_unchanged(T0 + timedelta(hours=5), article)
-    assert not spider.is_unchanged(article.last_checked_at + timedelta(seconds=5), article)
+    assert is_unchanged(T0 + timedelta(hours=5), article)
+    assert not is_unchanged(article.last_checked_at + timedelta(seconds=5), article)
     # Within the margin before the last check: the check may have seen a cached page.
-    assert not spider.is_unchanged(article.last_checked_at - timedelta(minutes=1), article)
-    assert not spider.is_unchanged(None, article)  # no lastmod: fetch (conditionally)
-    assert not spider.is_unchanged(T0, known(removed=T0))  # listed again: maybe restored
+    assert not is_unchanged(article.last_checked_at - timedelta(minutes=1), article)
+    assert not is_unchanged(None, article)  # no lastmod: fetch (conditionally)
+    assert not is_unchanged(T0, known(removed=T0))  # listed again: maybe restored
     # A page without a declared modified date: compared with the last check.
-    assert spider.is_unchanged(T0, known(modified=None))
-    assert not spider.is_unchanged(T0 + timedelta(days=2), known(modified=None))
-    assert not FuratPostSpider(refetch="1").is_unchanged(T0, article)
+    assert is_unchanged(T0, known(modified=None))
+    assert not is_unchanged(T0 + timedelta(days=2), known(modified=None))
+    assert not is_unchanged(T0, article, refetch=True)
+    assert FuratPostSpider(refetch="1").refetch
 
 
 def test_candidates_merge_feed_and_sitemap_spellings():
-    from scrapy.utils.test import get_crawler
-
-    crawler = get_crawler(FuratPostSpider)
-    spider = FuratPostSpider.from_crawler(crawler)
+    spider, discovery = discovery_of()
     feed_link = f"{HOST}/{SLUG}/?utm_source=rss&utm_medium=rss"
-    spider.add_candidate(Candidate(f"{HOST}/{SLUG.upper()}/", lastmod=T0, source="sitemap"))
-    spider.add_candidate(
+    discovery.add(Candidate(f"{HOST}/{SLUG.upper()}/", lastmod=T0, source="sitemap"))
+    discovery.add(
         Candidate(feed_link, urls={feed_link, f"{HOST}/?p=31842"}, source="feed"),
         authoritative=False,
     )
-    spider.add_candidate(Candidate(f"{HOST}/", source="sitemap"))  # the home page: not an article
-    spider.add_candidate(Candidate("https://facebook.com/x/", source="feed"), authoritative=False)
-    (candidate,) = spider._candidates.values()
-    assert crawler.stats.get_value("spider/foreign/feed") == 1  # counted, then dropped
+    discovery.add(Candidate(f"{HOST}/", source="sitemap"))  # the home page: not an article
+    discovery.add(Candidate("https://facebook.com/x/", source="feed"), authoritative=False)
+    (candidate,) = discovery.candidates.values()
+    assert spider.crawler.stats.get_value("spider/foreign/feed") == 1  # counted, then dropped
     assert candidate.url == f"{HOST}/{SLUG.upper()}/" and candidate.lastmod == T0
     assert {feed_link, f"{HOST}/?p=31842"} <= candidate.urls
 
@@ -287,18 +306,17 @@ def test_candidates_merge_feed_and_sitemap_spellings():
 def test_unchanged_is_observed_when_listed_not_when_decided(monkeypatch):
     """A listing read over many minutes: an ArticleSeen carries the time its entry was read,
     so an edit made after that read is not taken as already checked by the next crawl."""
+    from crawler.discovery import decision
     from crawler.items import ArticleSeen
-    from crawler.platforms import news
 
-    spider = FuratPostSpider()
-    spider.inc = lambda *args, **kwargs: None
-    spider._index_known([known(1, "100", f"{HOST}/a/")])
-    spider._rest_mode, spider._authoritative = "ids", True  # as after REST page 1
+    spider, discovery = discovery_of([known(1, "100", f"{HOST}/a/")])
+    walk = rest_walk(discovery)
+    walk.answered = True  # as after REST page 1
     listed = T0 + timedelta(days=2)
-    monkeypatch.setattr(news, "utcnow", lambda: listed)
-    spider.rest_listed({"id": 100, "modified_gmt": "2024-05-01T12:00:00", "link": f"{HOST}/a/"})
-    monkeypatch.setattr(news, "utcnow", lambda: listed + timedelta(minutes=40))
-    (seen,) = [o for o in spider.decide() if isinstance(o, ArticleSeen)]
+    monkeypatch.setattr(decision, "utcnow", lambda: listed)
+    walk.listed({"id": 100, "modified_gmt": "2024-05-01T12:00:00", "link": f"{HOST}/a/"})
+    monkeypatch.setattr(decision, "utcnow", lambda: listed + timedelta(minutes=40))
+    (seen,) = [o for o in discovery.finish() if isinstance(o, ArticleSeen)]
     assert seen.observed_at == listed and seen.external_id == "100"
 
 
@@ -308,18 +326,19 @@ def test_rest_entry_without_a_body_is_fetched_as_a_page():
 
     from crawler.replica.wordpress import WordPressSite
 
-    spider = FuratPostSpider()
+    spider, discovery = discovery_of()
+    walk = rest_walk(discovery, "full")
     counted: list[str] = []
     spider.inc = lambda key, count=1: counted.append(key)
     post = WordPressSite.furatpost().rest_post(31842)
     withheld = {**post, "content": {"rendered": "", "protected": False}}
     listing = Fetch(f"{HOST}/wp-json/wp/v2/posts", 200, {}, b"[...]", T0)
-    (request,) = spider.rest_article(withheld, listing, "/0")
+    (request,) = walk.article(withheld, listing, "/0")
     assert isinstance(request, scrapy.Request) and request.url == post["link"]
     assert request.meta["candidate"].external_id == "31842"
     assert counted == ["rest/page_fallback"]
     draft = {**post, "status": "draft"}  # not published: not an article, nothing fetched
-    assert list(spider.rest_article(draft, listing, "/0")) == []
+    assert list(walk.article(draft, listing, "/0")) == []
     assert counted[-1] == "not_article/not_published"
 
 
@@ -330,27 +349,33 @@ def test_known_articles_matched_by_id_url_or_shortlink():
         known(2, None, f"{HOST}/{SLUG}/"),
         known(3, "300", f"{HOST}/c/"),
     )
-    spider._index_known([by_id, by_url, by_shortlink])
-    assert spider.match_known(Candidate(f"{HOST}/renamed/", external_id="100")) is by_id
-    assert spider.match_known(Candidate(f"{HOST}/{SLUG.upper()}?utm_source=x")) is by_url
-    assert (
-        spider.match_known(Candidate(f"{HOST}/new-slug/", urls={f"{HOST}/?p=300"})) is by_shortlink
-    )
-    assert spider.match_known(Candidate(f"{HOST}/unknown/")) is None
-    assert spider._matched == {1, 2, 3}
+    index = spider.known_index([by_id, by_url, by_shortlink])
+    listed = [
+        Candidate(f"{HOST}/renamed/", external_id="100"),
+        Candidate(f"{HOST}/{SLUG.upper()}?utm_source=x"),
+        Candidate(f"{HOST}/new-slug/", urls={f"{HOST}/?p=300"}),
+    ]
+    assert [index.match(c) for c in listed] == [by_id, by_url, by_shortlink]
+    assert index.match(Candidate(f"{HOST}/unknown/")) is None
+    # Each named article counts as listed: a complete listing checks none of them.
+    plan = decide(listed, index, complete=True)
+    assert plan.deletion_checks == [] and [k for _, k in plan.fetch] == [
+        by_id,
+        by_url,
+        by_shortlink,
+    ]
     # Any URL the archive saw an article under (an old slug) names it.
     moved = KnownArticle(4, None, f"{HOST}/new/", T0, T0, None, url_keys=("euphratespost.net/old",))
-    spider._index_known([moved])
-    assert spider.match_known(Candidate(f"{HOST}/old/?utm_source=rss")) is moved
+    index = spider.known_index([moved])
+    assert index.match(Candidate(f"{HOST}/old/?utm_source=rss")) is moved
 
 
 def test_since_is_midnight_in_the_site_time_zone_and_bounds_rest():
     assert parse_since("2024-05-01", "Asia/Damascus") == datetime(2024, 4, 30, 21, 0, tzinfo=UTC)
     assert parse_since("2024-05-01T12:00:00+00:00") == T0
     assert parse_since(None) is None
-    spider = FuratPostSpider(since="2024-05-01")
-    spider._rest_mode = "ids"
-    params = spider.rest_listing_params(3)
+    _, discovery = discovery_of(since="2024-05-01")
+    params = rest_walk(discovery, "ids").listing_params(3)
     # WordPress compares modified_after with the local modified time, ignoring offsets.
     assert params["modified_after"] == "2024-05-01T00:00:00"
     assert params["_fields"] == "id,modified_gmt,link" and params["page"] == 3
@@ -373,17 +398,17 @@ def test_since_recent_is_the_newest_archived_modification_less_a_day():
     assert recent_watermark([known(), newest, removed, undated]) == T0 + timedelta(days=2)
     assert recent_watermark([]) is None
     spider = FuratPostSpider(since="recent")
-    assert spider.since is None and spider._since_recent  # set once the archive is read
+    assert spider.since is None and spider.since_recent  # set once the archive is read
 
 
 def test_rest_urls_pretty_and_plain_permalinks():
-    spider = FuratPostSpider()
-    assert spider.rest_url(per_page=100, _fields="id,link") == (
+    walk = rest_walk(discovery_of()[1])
+    assert walk.url(per_page=100, _fields="id,link") == (
         f"{HOST}/wp-json/wp/v2/posts?per_page=100&_fields=id,link"
     )
-    spider._rest_route = True
-    assert spider.rest_url("posts/7") == f"{HOST}/?rest_route=/wp/v2/posts/7"
-    assert spider.rest_url(page=2) == f"{HOST}/?rest_route=/wp/v2/posts&page=2"
+    walk.rest_route = True
+    assert walk.url("posts/7") == f"{HOST}/?rest_route=/wp/v2/posts/7"
+    assert walk.url(page=2) == f"{HOST}/?rest_route=/wp/v2/posts&page=2"
 
 
 def test_spider_registry():
@@ -447,17 +472,16 @@ def test_fetch_records_what_was_asked_and_what_came_back():
 
 
 def test_article_pages_only_for_new_or_changed_posts_and_only_when_kept():
-    from scrapy.settings import Settings
-
-    spider = FuratPostSpider()
-    spider.crawler = type("C", (), {"settings": Settings()})()
+    spider, discovery = discovery_of()
+    walk = rest_walk(discovery, "full")
     current = known(1, "100", f"{HOST}/a/", modified=T0)
-    assert spider.wants_article_page(None, T0)  # new
-    assert spider.wants_article_page(current, T0 + timedelta(minutes=5))  # changed
-    assert not spider.wants_article_page(current, T0)  # the archived version (refetch=1)
-    spider.crawler.settings.set("KEEP_ARTICLE_PAGES", False)
-    assert not spider.wants_article_page(None, T0)
-    assert FuratPostSpider.keep_article_pages and WordPressSpider.keep_article_pages
+    assert walk.wants_article_page(None, T0)  # new
+    assert walk.wants_article_page(current, T0 + timedelta(minutes=5))  # changed
+    assert not walk.wants_article_page(current, T0)  # the archived version (refetch=1)
+    assert not rest_walk(
+        discovery_of(settings={"KEEP_ARTICLE_PAGES": False})[1]
+    ).wants_article_page(None, T0)
+    assert walk.source.keep_article_pages and WordPressRest().keep_article_pages
 
 
 class _ExtractsWithABug(FuratPostSpider):
@@ -496,7 +520,8 @@ def test_a_bug_in_extraction_is_an_error_not_a_reason(caplog):
     assert list(spider.parse_article(response)) == []
     post = site.rest_post(31842)
     listing = Fetch(f"{HOST}/wp-json/wp/v2/posts", 200, {}, b"[...]", T0)
-    assert list(spider.rest_article(post, listing, "/0")) == []
+    spider.discovery = Discovery(spider, spider.sources, spider.known_index([]))
+    assert list(rest_walk(spider.discovery, "full").article(post, listing, "/0")) == []
     counted = stats.get_stats()
     assert counted["spider/errors"] == 2
     assert not [key for key in counted if key.startswith("spider/not_article/")]

@@ -6,8 +6,9 @@ counter, "0 تعليق" and "المقال التالي" (as seen in public mater
 name: "شبكة ديرالزور تذبح بصمت".
 """
 
+from crawler.discovery import Listing
 from crawler.extract.page import WordPressPage
-from crawler.platforms.wordpress import WordPressSpider
+from crawler.platforms.wordpress import WORDPRESS_SOURCES, WordPressSpider
 
 
 class FuratPostSpider(WordPressSpider):
@@ -21,6 +22,9 @@ class FuratPostSpider(WordPressSpider):
         site_version=1,
         site_names=("فرات بوست", "الفرات بوست", "مؤسسة الفرات بوست", "Euphrates Post"),
     )
-    listings = ("/",)  # the home page pages through every post (`/page/N/`)
-    listing_link_css = "article h2.entry-title a, h2.entry-title a, h3.entry-title a"
+    sources = (
+        *WORDPRESS_SOURCES,  # /feed/, REST, sitemaps
+        # Last resort: the home page pages through every post (`/page/N/`, a next link).
+        Listing("/", link_css="article h2.entry-title a, h2.entry-title a, h3.entry-title a"),
+    )
     schedule = "17 */2 * * *"  # every two hours, off the hour

@@ -6,11 +6,14 @@ Feed links often carry tracking parameters (``?utm_source=rss``) and WordPress p
 
 from __future__ import annotations
 
+import codecs
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import Message
 from email.utils import parsedate_to_datetime
 
-from crawler.platforms.sitemaps import local_name, parse_lastmod, xml_document
+from crawler.discovery.parse.sitemaps import local_name, parse_lastmod, xml_document
 
 
 @dataclass(slots=True)
@@ -55,8 +58,47 @@ def parse_feed(body: bytes) -> list[FeedEntry]:
     return read_feed(body).entries
 
 
-def read_feed(body: bytes, max_entries: int | None = None) -> Feed:
-    """``parse_feed`` with its damage and at most ``max_entries`` entries (the rest counted)."""
+# The XML declaration, whose ``encoding=`` must go once the body is re-encoded as UTF-8.
+_XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>")
+
+
+def http_charset(content_type: str | None) -> str | None:
+    """The ``charset`` parameter of a Content-Type header, when it names a known codec."""
+    if not content_type:
+        return None
+    message = Message()
+    message["Content-Type"] = content_type
+    charset = message.get_param("charset")
+    if not isinstance(charset, str):
+        return None
+    try:
+        return codecs.lookup(charset.strip()).name
+    except LookupError:
+        return None
+
+
+def as_utf8(body: bytes, encoding: str) -> bytes:
+    """The feed re-encoded as UTF-8 from ``encoding``, its XML declaration dropped (it would
+    name the old encoding). Undecodable bytes become U+FFFD rather than losing the feed."""
+    text = body.decode(encoding, "replace").lstrip("\ufeff").encode("utf-8")
+    return _XML_DECLARATION.sub(b"", text, count=1)
+
+
+def read_feed(
+    body: bytes,
+    max_entries: int | None = None,
+    *,
+    encoding: str | None = None,
+    content_type: str | None = None,
+) -> Feed:
+    """``parse_feed`` with its damage and at most ``max_entries`` entries (the rest counted).
+
+    The encoding: ``encoding`` (a site's declaration), else the ``charset`` of the HTTP
+    ``content_type`` (which overrides the document's own, RFC 7303), else the XML
+    declaration, else UTF-8."""
+    chosen = encoding or http_charset(content_type)
+    if chosen:
+        body = as_utf8(body, chosen)
     document = xml_document(body, NotAFeed)
     root = document.root
     if local_name(root.tag) not in ("rss", "feed", "RDF"):

@@ -32,6 +32,7 @@ DEFAULT_MAX_DECOMPRESSED = 16 * 1024 * 1024
 class SitemapEntry:
     loc: str
     lastmod: datetime | None = None
+    published: datetime | None = None  # a Google News sitemap's <news:publication_date>
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +166,15 @@ def parse_sitemap(
         if max_entries is not None and len(entries) >= max_entries:
             cut += 1
             continue
-        entries.append(SitemapEntry(fields["loc"], parse_lastmod(fields.get("lastmod"))))
+        published = next(
+            (
+                parse_lastmod(e.text)
+                for e in element.iter()
+                if local_name(e.tag) == "publication_date"
+            ),
+            None,
+        )
+        entries.append(SitemapEntry(fields["loc"], parse_lastmod(fields.get("lastmod")), published))
     return Sitemap(local_name(root.tag), tuple(entries), document.damage, cut)
 
 
