@@ -236,7 +236,7 @@ def test_refetch_of_a_known_article_is_conditional():
 
 def test_declaration():
     assert FuratPostSpider.site_info == SiteInfo("furatpost", "فرات بوست", f"{HOST}/", "ar")
-    assert FuratPostSpider.schedule and FuratPostSpider.extraction.site_names
+    assert FuratPostSpider.schedule and FuratPostSpider.page.profile.site_names
     assert issubclass(FuratPostSpider, WordPressSpider)
 
 

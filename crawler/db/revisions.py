@@ -83,7 +83,10 @@ LOCK_BUCKETS = 128
 @dataclass(slots=True)
 class RecordStats:
     new: int = 0  # first observation: article + URLs + revision 1
-    revised: int = 0  # content changed: revision n+1
+    revised: int = 0  # content changed, same extractor: the site's edit, revision n+1
+    # content changed and so did the extractor or its version (a site's page declaration
+    # bumped, a page class upgraded): revision n+1 by a re-extraction, not the site's edit
+    reextracted: int = 0
     unchanged: int = 0  # same content: only last_seen_at/last_checked_at moved
     seen: int = 0  # ArticleSeen of a known article
     stale: int = 0  # older than the article's last check: ignored for revisions
@@ -196,6 +199,8 @@ class _Art:
     current_revision_id: int | None
     current_hash: bytes | None
     published_at: datetime | None  # of the current revision: the cadence counts from it
+    # (extractor, extractor_version) of the current revision
+    extracted_by: tuple[str, str] | None = None
     dirty: bool = False
     last_revision: dict[str, Any] | None = None  # pending row of this batch, if any
 
@@ -446,11 +451,16 @@ def _load_locked(conn: Connection, ids: list[int]) -> dict[int, _Art]:
             a.c.current_revision_id,
             r.c.content_hash,
             r.c.published_at,
+            r.c.extractor,
+            r.c.extractor_version,
         )
         .select_from(a.outerjoin(r, r.c.id == a.c.current_revision_id))
         .where(a.c.id == _any(ids, BigInteger))
     )
-    arts = {row[0]: _Art(*row) for row in rows}
+    arts = {
+        row[0]: _Art(*row[:-2], extracted_by=(row[-2], row[-1]) if row[-2] else None)
+        for row in rows
+    }
     for art in arts.values():
         if art.current_hash is not None:
             art.current_hash = bytes(art.current_hash)
@@ -562,7 +572,10 @@ def _apply(
             art.canonical_url = o.canonical_url
         h = content_hash(**o.hashed_fields())
         if h != art.current_hash:
-            stats.revised += 1
+            if art.extracted_by not in (None, (o.extractor, o.extractor_version)):
+                stats.reextracted += 1  # what changed may be only how the page is read
+            else:
+                stats.revised += 1
             _add_revision(art, o, b, w, crawl_run_id, h)
         else:
             stats.unchanged += 1
@@ -645,6 +658,7 @@ def _add_revision(
     art.revision_count += 1
     art.current_hash = h
     art.published_at = o.published_at
+    art.extracted_by = (o.extractor, o.extractor_version)
     art.last_changed_at = b.at
     art.dirty = True
     row = {

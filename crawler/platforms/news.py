@@ -2,7 +2,8 @@
 
 A site is a declaration on this base (or on a platform subclass such as
 ``crawler.platforms.wordpress.WordPressSpider``): its name, outlet name, domains, base URL,
-extraction profile, language editions, and its discovery ``sources`` (crawler.discovery).
+page class (how its articles are read, ``crawler.extract.page``), language editions, and
+its discovery ``sources`` (crawler.discovery).
 
 One crawl:
 
@@ -52,7 +53,7 @@ from crawler.discovery.run import Discovery
 from crawler.discovery.sitemap import Sitemaps
 from crawler.discovery.sources import Source, Walk, redirect_loop
 from crawler.errors import NotAnArticle
-from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
+from crawler.extract.page import ArticlePage
 from crawler.extract.urls import same_site
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch, KnownArticle, SiteInfo
 from crawler.middlewares import RECEIVED_HEADERS_META
@@ -166,7 +167,7 @@ class NewsSpider(scrapy.Spider):
     outlet_name: ClassVar[str] = ""  # the outlet's own (Arabic) name
     base_url: ClassVar[str] = ""  # home page, e.g. "https://euphratespost.net/"
     site_info: ClassVar[SiteInfo]  # derived from the above unless declared
-    extraction: ClassVar[ExtractionProfile] = DEFAULT_PROFILE
+    page: ClassVar[type[ArticlePage]] = ArticlePage  # how its articles are read
     # Where articles are listed, in order (crawler.discovery): feeds lend URLs first, then
     # the first of the others that lists anything (REST, sitemaps, HTML listings).
     sources: ClassVar[tuple[Source, ...]] = (Sitemaps(),)
@@ -221,7 +222,7 @@ class NewsSpider(scrapy.Spider):
         self.since = (
             None
             if self.since_recent
-            else parse_since(values.get("since"), self.extraction.timezone)
+            else parse_since(values.get("since"), self.page.profile.timezone)
         )
         # -a refetch=1: fetch every listed article even when its lastmod is unchanged
         # (after an extractor upgrade); deletion checks still run.
@@ -257,7 +258,7 @@ class NewsSpider(scrapy.Spider):
 
     def external_id_from_url(self, url: str) -> str | None:
         """The site's article id when a URL carries it (the profile's declared pattern)."""
-        pattern = self.extraction.external_id_pattern
+        pattern = self.page.profile.external_id_pattern
         if pattern:
             match = re.search(pattern, url)
             if match:
@@ -504,7 +505,7 @@ class NewsSpider(scrapy.Spider):
     def set_edition_language(self, item: ArticleItem, language: str) -> None:
         """An article of a declared edition is in that edition's language, unless its
         extraction found a language of its own (not the profile's default)."""
-        if item.language == self.extraction.language:
+        if item.language == self.page.profile.language:
             item.language = language
 
     def extract_page(self, response: Response, fetched_at: datetime) -> ArticleItem:
@@ -518,7 +519,7 @@ class NewsSpider(scrapy.Spider):
             response.body,
             response.url,
             fetched_at,
-            self.extraction,
+            self.page,
             content_type=content_type.decode("latin-1") if content_type else None,
         )
         return extracted.to_item(self.name, fetch=fetch_of(response, fetched_at))
