@@ -138,6 +138,9 @@ def known_articles(conn: Connection, site_slug: str) -> list[KnownArticle]:
     etag = func.coalesce(
         headers["Etag"][0].astext, headers["ETag"][0].astext, headers["etag"][0].astext
     )
+    last_modified = func.coalesce(
+        headers["Last-Modified"][0].astext, headers["last-modified"][0].astext
+    )
     rows = conn.execute(
         select(
             a.c.id,
@@ -149,6 +152,7 @@ def known_articles(conn: Connection, site_slug: str) -> list[KnownArticle]:
             keys,
             f.c.url,
             etag,
+            last_modified,
         )
         .select_from(
             a.join(sites_t, sites_t.c.id == a.c.site_id)
@@ -159,11 +163,18 @@ def known_articles(conn: Connection, site_slug: str) -> list[KnownArticle]:
         .order_by(a.c.id)
     )
     known = []
-    for *fields, url_keys, fetch_url, fetch_etag in rows:
+    for *fields, url_keys, fetch_url, fetch_etag, fetch_last_modified in rows:
         url_keys = tuple(url_keys or ())
-        # Only a page's own ETag validates that page (not a REST response's).
-        page_etag = fetch_etag if fetch_url and url_key(fetch_url) in url_keys else None
-        known.append(KnownArticle(*fields, url_keys=url_keys, etag=page_etag))
+        # Only a page's own validators validate that page (not a REST response's).
+        own_page = bool(fetch_url) and url_key(fetch_url) in url_keys
+        known.append(
+            KnownArticle(
+                *fields,
+                url_keys=url_keys,
+                etag=fetch_etag if own_page else None,
+                last_modified=fetch_last_modified if own_page else None,
+            )
+        )
     return known
 
 

@@ -47,7 +47,7 @@ from scrapy.http import Headers, Response
 from twisted.python.failure import Failure
 
 from crawler.arguments import SpiderArgument, check_arguments, parse_flag
-from crawler.discovery.decision import Candidate, KnownIndex, Plan, utcnow
+from crawler.discovery.decision import CHECKED_MARGIN, Candidate, KnownIndex, Plan, utcnow
 from crawler.discovery.editions import Edition, edition_of
 from crawler.discovery.run import Discovery
 from crawler.discovery.sitemap import Sitemaps
@@ -371,7 +371,11 @@ class NewsSpider(scrapy.Spider):
     ) -> scrapy.Request:
         headers = {}
         if known is not None and not confirm and known.removed_at is None and not self.refetch:
-            headers["If-Modified-Since"] = http_date(known.last_checked_at)
+            # The stored page's own Last-Modified (RFC 9110 13.1.3): our check's time would
+            # miss for good an edit made in the same second, or behind a slow site clock.
+            headers["If-Modified-Since"] = known.last_modified or http_date(
+                known.last_checked_at - CHECKED_MARGIN
+            )
             if known.etag:
                 headers["If-None-Match"] = known.etag
         return scrapy.Request(
