@@ -4,8 +4,8 @@
 
 Reads the shared benchmark pages (``../shared/fixtures/arabic-news-benchmarks``, next to the
 checkout; never copied into the project) and the project's own golden cases
-(``tests/fixtures/<spider>/``), runs ``extract_article`` with the default profile (the
-golden cases with their spider's profile), and prints per page: paragraph recall and
+(``tests/fixtures/<spider>/``), runs ``extract_article`` with the default page class (the
+golden cases with their spider's page), and prints per page: paragraph recall and
 precision against the expected text, title and date agreement, and milliseconds per page.
 
 Paragraphs are compared after ``normalize_for_hash``; a paragraph counts as found when it
@@ -46,7 +46,7 @@ class Expected:
     paragraphs: list[str] | None = None
     title: str | None = None
     date: str | None = None  # YYYY-MM-DD as the page's own timezone gives it
-    profile: object | None = None
+    page: object | None = None  # the page class (default: extraction's default)
     prefix: bool = False  # the expected text is only the body's beginning (goose3's test)
     not_article: str | None = None  # the NotAnArticle reason expected
 
@@ -138,7 +138,7 @@ def shared_cases(root: Path) -> list[Expected]:
 
 
 def golden_cases() -> list[Expected]:
-    from golden import discover, profile_for_spider
+    from golden import discover, page_for_spider
 
     out = []
     for case in discover():
@@ -153,7 +153,7 @@ def golden_cases() -> list[Expected]:
                 e["body_text"].split("\n\n"),
                 e["title"],
                 (e["published_at"] or "")[:10] or None,
-                profile_for_spider(case.spider),
+                page_for_spider(case.spider),
             )
         )
     return out
@@ -167,7 +167,7 @@ def score(case: Expected) -> dict[str, object]:
     html = _read(case.path)
     start = time.perf_counter()
     try:
-        kwargs = {"profile": case.profile} if case.profile else {}
+        kwargs = {"page": case.page} if case.page else {}
         got = extract_article(html, case.url, FETCHED, **kwargs)
     except NotAnArticle as exc:
         row = {"name": case.name, "error": exc.reason, "ms": (time.perf_counter() - start) * 1000}
@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     if seed_file.exists() and seed is not None:
         # The seed scrape: title, "by admindiaa", then the eight body paragraphs (lines 6-13).
         lines = seed_file.read_text(encoding="utf-8").split("\n")
-        got = extract_article(_read(seed.path), seed.url, FETCHED, seed.profile)
+        got = extract_article(_read(seed.path), seed.url, FETCHED, seed.page)
         same = got.body_text.split("\n\n") == lines[5:13] and got.title == lines[0]
         print(
             f"seed article: title and the eight paragraphs exactly as in the seed scrape: {_fmt(same)}"

@@ -181,3 +181,6 @@ class KnownArticle:
     # its fetch), for If-None-Match; None when that is no page of the article (a REST
     # response) or the site sends no ETag.
     etag: str | None = None
+    # That page's Last-Modified as the site sent it: the validator for If-Modified-Since
+    # (the site's clock and its whole seconds, not ours).
+    last_modified: str | None = None

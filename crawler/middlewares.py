@@ -24,6 +24,8 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.response import response_status_message
 
+from crawler.extract.verdict import is_challenge_response
+
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
@@ -119,36 +121,16 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return retry
 
 
-# Markers of interstitial bot challenges and WAF block pages (fixed spellings: a plain
-# substring test is cheap enough to run on every response).
-_CHALLENGE_MARKERS = (
-    b"challenge-platform",
-    b"cf_chl_",
-    b"cf-browser-verification",
-    b"<title>Just a moment...</title>",
-    b"Attention Required! | Cloudflare",
-    b"Checking your browser before accessing",
-    b"DDoS-Guard",
-    b"Sucuri WebSite Firewall",
-    b"_Incapsula_Resource",
-)
-# Challenge pages are small; article pages of 30-60 KB are only scanned when the status
-# says something is wrong.
-_SMALL_PAGE = 32 * 1024
-
-
 def is_challenge(response: Response) -> bool:
-    """Whether the response is a bot challenge or WAF block page rather than content."""
-    if response.headers.get(b"cf-mitigated", b"").lower() == b"challenge":
-        return True
-    content_type = response.headers.get(b"Content-Type", b"").lower()
-    if content_type and b"html" not in content_type:
-        return False
-    body = response.body
-    if len(body) > _SMALL_PAGE and response.status < 400:
-        return False
-    head = body[:_SMALL_PAGE]
-    return any(marker in head for marker in _CHALLENGE_MARKERS)
+    """Whether the response is a bot challenge or WAF block page rather than content
+    (``crawler.extract.verdict`` decides, for extraction and validation alike)."""
+    header = response.headers.get
+    return is_challenge_response(
+        response.status,
+        response.body,
+        content_type=header(b"Content-Type", b"").decode("latin-1"),
+        cf_mitigated=header(b"cf-mitigated", b"").decode("latin-1"),
+    )
 
 
 class ChallengeMiddleware:

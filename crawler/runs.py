@@ -85,7 +85,7 @@ EXIT_INVALID_ARGUMENTS = 2
 # 0 included: each is the sum of the detailed counters listed (docs/crawl-stats.md).
 SUMMARY_STATS: dict[str, tuple[str, ...]] = {
     "new": ("store/new",),
-    "revised": ("store/revised",),
+    "revised": ("store/revised", "store/reextracted"),
     "unchanged": ("store/unchanged", "store/seen"),
     "removed": ("store/removed",),
     "dropped": ("item_dropped_count",),

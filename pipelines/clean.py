@@ -1,7 +1,7 @@
 """Tidy the text fields of an ``ArticleItem`` (stored text stays what the site published).
 
 * title, subtitle, section: whitespace tidied (``tidy``); a trailing " – <site name>" is
-  stripped from the title (the names come from the spider's ``extraction.site_names`` and
+  stripped from the title (the names come from the spider's ``page.profile.site_names`` and
   its ``outlet_name`` attribute, when it has one);
 * body_text: paragraphs tidied, one blank line between them;
 * authors and tags: tidied, empty ones and repeats (compared as ``normalize_for_search``)
@@ -83,8 +83,8 @@ class CleanPipeline:
     def _site_names(self) -> list[str]:
         spider = getattr(self.crawler, "spider", None)
         names: list[str] = []
-        profile = getattr(spider, "extraction", None)
-        names.extend(getattr(profile, "site_names", ()) or ())
+        page = getattr(spider, "page", None)
+        names.extend(getattr(getattr(page, "profile", None), "site_names", ()) or ())
         outlet = getattr(spider, "outlet_name", None)
         if isinstance(outlet, str):
             names.append(outlet)

@@ -2,8 +2,10 @@
 
 Reasons (each counted as ``validate/dropped/<reason>``, the item dropped with ``DropItem``):
 ``missing_title``, ``short_body`` (fewer than ``VALIDATE_MIN_BODY_CHARS`` characters,
-default 25, as short as a one-sentence breaking-news post), ``challenge`` (bot-protection text in the title or body), ``naive_datetime``
-(a datetime without timezone). Passing articles count ``validate/passed``; ``ArticleSeen``
+default ``crawler.extract.verdict.MIN_BODY_CHARS``, as short as a one-sentence
+breaking-news post), ``challenge`` (bot-protection text in the title or body), both asked
+of ``crawler.extract.verdict.item_problem``, and ``naive_datetime`` (a datetime without
+timezone). Passing articles count ``validate/passed``; ``ArticleSeen``
 and ``ArticleGone`` pass untouched.
 
 A publication date more than ``VALIDATE_FUTURE_TOLERANCE_HOURS`` (default 24) after the
@@ -20,27 +22,19 @@ them predates the counters.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime, timedelta
 from typing import Any, Self
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from crawler.extract.verdict import MIN_BODY_CHARS, item_problem
 from crawler.items import ArticleItem
 
 logger = logging.getLogger(__name__)
 
 # Fields whose presence among passing articles is counted as ``validate/has/<field>``.
 COUNTED_FIELDS = ("published_at", "authors")
-
-# Text that only bot-protection pages carry (Cloudflare, Sucuri, DDoS-Guard, Incapsula).
-CHALLENGE_TEXT = re.compile(
-    r"just a moment\.\.\.|checking your browser before accessing|attention required! \| cloudflare|"
-    r"enable javascript and cookies to continue|ddos protection by|cf-chl|"
-    r"verify you are (?:a )?human|sucuri website firewall|request unsuccessful\. incapsula",
-    re.I,
-)
 
 
 def _naive(value: datetime | None) -> bool:
@@ -51,7 +45,7 @@ class ValidatePipeline:
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.stats = crawler.stats
-        self.min_body_chars = settings.getint("VALIDATE_MIN_BODY_CHARS", 25)
+        self.min_body_chars = settings.getint("VALIDATE_MIN_BODY_CHARS", MIN_BODY_CHARS)
         self.future_tolerance = timedelta(
             hours=settings.getfloat("VALIDATE_FUTURE_TOLERANCE_HOURS", 24.0)
         )
@@ -66,14 +60,10 @@ class ValidatePipeline:
 
     def problem(self, item: ArticleItem) -> tuple[str, str] | None:
         """``(reason, detail)`` when ``item`` must not be stored, else None."""
-        title = (item.title or "").strip()
-        if not title:
-            return "missing_title", item.url
-        body = (item.body_text or "").strip()
-        if CHALLENGE_TEXT.search(title) or CHALLENGE_TEXT.search(body[:2000]):
-            return "challenge", item.url
-        if len(body) < self.min_body_chars:
-            return "short_body", f"{len(body)} characters at {item.url}"
+        found = item_problem(item.title or "", item.body_text or "", min_chars=self.min_body_chars)
+        if found:
+            reason, detail = found
+            return reason, f"{detail} at {item.url}" if detail else item.url
         for name in ("fetched_at", "published_at", "modified_at"):
             if _naive(getattr(item, name)):
                 return "naive_datetime", f"{name} at {item.url}"

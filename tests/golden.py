@@ -32,20 +32,18 @@ from pathlib import Path
 from typing import Any
 
 from crawler.errors import NotAnArticle
-from crawler.extract.page import extract_article
-from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
-from crawler.extract.text import join_paragraphs
+from crawler.extract.page import DEFAULT_PAGE, ArticlePage, extract_article
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPLICA_FETCHED_AT = "2026-11-25T00:00:00+00:00"
 
 
-def profile_for_spider(spider: str) -> ExtractionProfile:
-    """The ``extraction`` of the spider named like the fixture directory (else the default)."""
-    from crawler.spiders import spider_profiles  # the spider registry: Scrapy, when wanted
+def page_for_spider(spider: str) -> type[ArticlePage]:
+    """The page class of the spider named like the fixture directory (else the default)."""
+    from crawler.spiders import spider_classes  # the spider registry, only when wanted
 
-    declared = spider_profiles().get(spider)
-    return declared[0] if declared is not None else DEFAULT_PROFILE
+    declared = spider_classes().get(spider)
+    return declared.page if declared is not None else DEFAULT_PAGE
 
 
 @dataclass(frozen=True)
@@ -98,7 +96,7 @@ def discover(spider: str | None = None) -> list[Case]:
 def derive(html: bytes, url: str, fetched_at: datetime, spider: str) -> dict[str, Any]:
     """The extractor's current answer, in the case file's form."""
     try:
-        article = extract_article(html, url, fetched_at, profile_for_spider(spider))
+        article = extract_article(html, url, fetched_at, page_for_spider(spider))
     except NotAnArticle as exc:
         return {"not_an_article": exc.reason}
     return {"expected": article.fields()}
@@ -203,7 +201,7 @@ def replica_cases(spider: str = "furatpost") -> list[tuple[str, bytes, str, dict
         expected = {
             "title": article.title,
             "subtitle": None,
-            "body_text": join_paragraphs(article.paragraphs),
+            "body_text": article.body_text,
             "authors": [author.name if author else article.author],
             "published_at": world.local(article.date_gmt).isoformat(),
             "modified_at": world.local(article.modified_gmt).isoformat(),

@@ -123,8 +123,9 @@ def assert_fetches_are_what_was_sent(db: str, replica: Replica, revision_ids: li
         assert fetch.status == sent[-1].status and not fetch.synthetic
 
 
-def paragraphs(site: WordPressSite, post_id: int) -> str:
-    return "\n\n".join(site.get(post_id).paragraphs)
+def body_of(site: WordPressSite, post_id: int) -> str:
+    """The body as published: the credit line, then the paragraphs."""
+    return site.get(post_id).body_text
 
 
 def fault_url(site: WordPressSite, post_id: int) -> str:
@@ -145,7 +146,7 @@ def test_rest_first_crawl_recrawl_edit_delete_retitle(make_database, tmp_path):
         count = rows(db, "SELECT count(*), count(DISTINCT external_id) FROM articles")[0]
         assert tuple(count) == (len(ids), len(ids))
         seed = article(db, SEED_ID)
-        assert seed.body_text == paragraphs(site, SEED_ID)
+        assert seed.body_text == body_of(site, SEED_ID)
         assert len(seed.body_text.split("\n\n")) == 8
         assert seed.authors == ["admindiaa"]
         for junk in JUNK:
@@ -227,7 +228,7 @@ def test_rest_first_crawl_recrawl_edit_delete_retitle(make_database, tmp_path):
             a=seed.id,
         )[0][0]
         assert edited not in first_rev
-        assert article(db, new.id).body_text == paragraphs(site, new.id)
+        assert article(db, new.id).body_text == body_of(site, new.id)
 
         for post_id, reason in (
             (gone_404, "http 404"),
@@ -311,9 +312,9 @@ def test_fallback_sitemaps_faults_since(make_database, tmp_path):
         for post_id in (unavailable, slow, reset, truncated, cp1256):
             got = article(db, post_id)
             assert got.title == site.get(post_id).title, post_id
-            assert got.body_text == paragraphs(site, post_id), post_id
+            assert got.body_text == body_of(site, post_id), post_id
         seed = article(db, SEED_ID)  # from its page this time, not REST
-        assert seed.body_text == paragraphs(site, SEED_ID) and seed.authors == ["admindiaa"]
+        assert seed.body_text == body_of(site, SEED_ID) and seed.authors == ["admindiaa"]
         # Stored pages (the windows-1256 one included) re-extract to their revisions.
         assert assert_fetches_reextract(db) == len(stored)
 
@@ -355,7 +356,7 @@ def test_fallback_sitemaps_faults_since(make_database, tmp_path):
         third = crawl(db, replica, tmp_path, args={"since": since})
         assert page_requests(replica, site) == [site.permalink(new.id)]
         assert third.stat("spider/deletion/skipped") == 1
-        assert article(db, new.id).body_text == paragraphs(site, new.id)
+        assert article(db, new.id).body_text == body_of(site, new.id)
 
 
 def test_gzip_bodies_pages_off_then_an_unchanged_recrawl_at_scale(make_database, tmp_path):

@@ -304,6 +304,29 @@ def test_sitemap_editions_incremental_and_deletions(make_database, tmp_path):
 
 
 @pytest.mark.slow
+def test_an_edit_stamped_no_later_than_our_last_check_is_still_fetched(make_database, tmp_path):
+    """The site's clock is behind ours, or the edit came in the same second as our check:
+    its Last-Modified is not after our check. If-Modified-Since carries the stored page's
+    own Last-Modified, so the page answers 200, not a 304 that would lose the edit."""
+    db = make_database()
+    site = PlainSite()
+    edited = site.arabic()[3].id
+    with Replica([site]) as replica:
+        first = crawl("plain_sitemap", db, replica, tmp_path)
+        assert first.ok, first.log_tail()
+        (checked,) = rows(
+            db, "SELECT last_checked_at FROM articles WHERE canonical_url = :u", u=site.url(edited)
+        )[0]
+        site.edit(edited, "فقرة أولى جديدة: الموقع عدّل الخبر في الثانية نفسها التي فحصناه فيها.")
+        site.articles[edited].modified = checked.replace(microsecond=0)
+        second = crawl("plain_sitemap", db, replica, tmp_path)
+        assert second.ok, second.log_tail()
+    assert second.stat("spider/fetch/changed") == 1
+    assert second.stat("spider/not_modified") == 0
+    assert second.stat("store/revised") == 1
+
+
+@pytest.mark.slow
 def test_core_wordpress_sitemaps_incremental_and_deletions(make_database, tmp_path):
     db = make_database()
     site = WordPressSite.furatpost(rest_status=403, sitemaps="core")

@@ -6,15 +6,15 @@ import json
 import re
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 
 import lxml.html
 import pytest
-from golden import Case, derive, discover, profile_for_spider
+from golden import Case, derive, discover, page_for_spider
 
 from crawler.errors import NotAnArticle
 from crawler.extract.html import sanitize_html
-from crawler.extract.page import FIELDS, extract_article
-from crawler.extract.profile import ExtractionProfile
+from crawler.extract.page import FIELDS, WordPressPage, extract_article
 from crawler.extract.text import content_hash
 from crawler.extract.wordpress import extract_rest_post
 from crawler.items import HASHED_FIELDS
@@ -66,9 +66,7 @@ def seed_case() -> Case:
 
 def test_seed_body_is_exactly_its_eight_paragraphs():
     case = seed_case()
-    article = extract_article(
-        case.html(), case.url, case.fetched_at, profile_for_spider("furatpost")
-    )
+    article = extract_article(case.html(), case.url, case.fetched_at, page_for_spider("furatpost"))
     paragraphs = article.body_text.split("\n\n")
     assert len(paragraphs) == 8
     assert paragraphs[0].startswith("سقط عشرات القتلى")
@@ -93,7 +91,7 @@ def test_structured_data_missing_falls_back_to_theme_markup():
     html = case.html().decode()
     html = re.sub(r'<script type="application/ld\+json".*?</script>', "", html, flags=re.S)
     html = re.sub(r"<meta (?:property|name)=\"(?:og|article|author|twitter)[^>]*>", "", html)
-    got = extract_article(html, case.url, case.fetched_at, profile_for_spider("furatpost")).fields()
+    got = extract_article(html, case.url, case.fetched_at, page_for_spider("furatpost")).fields()
     for name in FIELDS:
         assert got[name] == case.expected[name], name
 
@@ -104,7 +102,7 @@ def test_a_one_sentence_breaking_news_post_is_an_article():
     site = WordPressSite.furatpost()
     sentence = "مقتل ثلاثة مدنيين بقصف على ريف دير الزور الشرقي."
     post = site.add({"title": "عاجل | قصف على ريف دير الزور", "paragraphs": [sentence]})
-    profile = profile_for_spider("furatpost")
+    profile = page_for_spider("furatpost")
     page = extract_article(site.render_article(post.id), site.permalink(post.id), FETCHED, profile)
     rest = extract_rest_post(site.rest_post(post.id), FETCHED, profile)
     assert page.body_text == rest.body_text == sentence
@@ -119,14 +117,15 @@ def test_rest_and_page_give_the_same_revision_fields():
     # The REST entries and pages the replica serves: its articles and generated ones, with
     # bylines, "اقرأ أيضاً"/"مواد ذات صلة" blocks and captioned images inside the content.
     site = WordPressSite.furatpost(generated=40)
-    profile = profile_for_spider("furatpost")
+    profile = page_for_spider("furatpost")
     for article in site.published():
         page = extract_article(
             site.render_article(article.id), site.permalink(article.id), FETCHED, profile
         )
         rest = extract_rest_post(site.rest_post(article.id), FETCHED, profile)
         assert rest.external_id == page.external_id == str(article.id)
-        assert rest.body_text == page.body_text == "\n\n".join(article.paragraphs)
+        # The credit line the content opens with ("فرات بوست / أخبار") is body.
+        assert rest.body_text == page.body_text == article.body_text
         for name in ("title", "authors", "section", "tags", "image_url", "canonical_url"):
             assert getattr(rest, name) == getattr(page, name), (article.id, name)
         assert rest.published_at == page.published_at and rest.modified_at == page.modified_at
@@ -163,6 +162,8 @@ def test_rest_local_dates_and_rejections():
 
 # --- hand-written pages -------------------------------------------------------------------
 
+# The credit line wp_page's content opens with: body, by the body rule.
+CREDIT = "عنب بلدي – خاص"
 PARAGRAPHS = [
     "قالت مصادر محلية إن دورية عسكرية انتشرت صباح اليوم في أحياء مدينة الرقة الشمالية.",
     "وأضافت المصادر أن الدورية أقامت حواجز مؤقتة وفتشت عدداً من المنازل قبل أن تنسحب.",
@@ -177,7 +178,7 @@ def wp_page(
 ) -> str:
     if content is None:
         content = f"""
-<p><strong>عنب بلدي – خاص</strong></p>
+<p><strong>{CREDIT}</strong></p>
 <p>{PARAGRAPHS[0]}</p>
 <p><strong>اقرأ أيضاً:</strong> <a href="/other/">خبر آخر عن الرقة</a></p>
 <figure class="wp-caption"><img src="/img/raqqa.jpg" alt="الرقة"><figcaption class="wp-caption-text">صورة أرشيفية</figcaption></figure>
@@ -207,7 +208,7 @@ def wp_page(
 def test_wordpress_page_without_structured_data():
     got = extract_article(wp_page(), "https://example.net/archives/555?utm_source=rss", FETCHED)
     assert got.title == "دورية في الرقة"
-    assert got.body_text == "\n\n".join(PARAGRAPHS)
+    assert got.body_text == "\n\n".join([CREDIT, *PARAGRAPHS])
     assert got.authors == ["سامر الأحمد"]
     assert got.published_at.isoformat() == "2021-03-04T09:15:00+02:00"
     assert got.tags == ["الرقة"]
@@ -250,23 +251,22 @@ def test_jsonld_graph_wins_and_profile_selector_overrides():
     assert (got.title, got.authors, got.section) == ("عنوان من البيانات", ["رنا"], "سياسة")
     assert got.tags == ["الرقة", "دير الزور"] and got.image_url == "https://cdn.example.net/a.jpg"
     assert got.published_at.isoformat() == "2022-06-01T08:00:00+03:00"
-    profile = ExtractionProfile(
+    page = WordPressPage.declare(
         title_selector="h1.entry-title", published_selector="time.entry-date"
     )
-    got = extract_article(wp_page(ld), "https://example.net/archives/555", FETCHED, profile)
+    got = extract_article(wp_page(ld), "https://example.net/archives/555", FETCHED, page)
     assert got.title == "دورية في الرقة"
     assert got.published_at.isoformat() == "2021-03-04T09:15:00+02:00"
 
 
 def test_profile_byline_and_boilerplate_additions():
-    content = (
-        f"<p>الرقة - خاص</p><p>{PARAGRAPHS[0]}</p><p>للمزيد: تابع قناتنا</p><p>{PARAGRAPHS[1]}</p>"
-    )
-    profile = ExtractionProfile(
-        byline_patterns=(r"الرقة\s*-\s*خاص",), extra_boilerplate=(r"للمزيد:",)
+    # A line that is not article text (an editor's signature), unlike a credit line.
+    content = f"<p>تدقيق: فريق التحرير</p><p>{PARAGRAPHS[0]}</p><p>للمزيد: تابع قناتنا</p><p>{PARAGRAPHS[1]}</p>"
+    page = WordPressPage.declare(
+        byline_patterns=(r"تدقيق\s*:.{0,30}",), extra_boilerplate=(r"للمزيد:",)
     )
     got = extract_article(
-        wp_page(content=content), "https://example.net/archives/555", FETCHED, profile
+        wp_page(content=content), "https://example.net/archives/555", FETCHED, page
     )
     assert got.body_text == "\n\n".join(PARAGRAPHS[:2])
 
@@ -305,7 +305,7 @@ def test_windows_1256_declared_only_in_meta():
         '<meta http-equiv="Content-Type" content="text/html; charset=windows-1256">',
     )
     got = extract_article(page.encode("cp1256"), "https://example.net/archives/555", FETCHED)
-    assert got.body_text == "\n\n".join(PARAGRAPHS)
+    assert got.body_text == "\n\n".join([CREDIT, *PARAGRAPHS])
 
 
 def test_generic_fallback_when_no_selector_matches():
@@ -321,7 +321,7 @@ def test_generic_fallback_when_no_selector_matches():
 def test_numbers_in_titles_are_not_error_pages():
     page = wp_page(body_class="").replace("دورية في الرقة – عنب بلدي", "مقتل 500 عنصر في الرقة")
     got = extract_article(page, "https://example.net/archives/555", FETCHED)
-    assert got.body_text == "\n\n".join(PARAGRAPHS)
+    assert got.body_text == "\n\n".join([CREDIT, *PARAGRAPHS])
     not_found = "<html><head><title>404 - الصفحة غير موجودة</title></head><body><h1>404</h1><p>عذراً</p></body></html>"
     with pytest.raises(NotAnArticle, match="error_page"):
         extract_article(not_found, "https://example.net/x/", FETCHED)
@@ -355,7 +355,7 @@ LOGIN = """<html><head><title>Log In ‹ موقع — WordPress</title></head><b
 def test_not_an_article(page, url, reason):
     with pytest.raises(NotAnArticle) as caught:
         extract_article(
-            page, url, FETCHED, ExtractionProfile(use_generic_fallback=reason != "short_body")
+            page, url, FETCHED, WordPressPage.declare(use_generic_fallback=reason != "short_body")
         )
     assert caught.value.reason == reason
 
@@ -410,7 +410,7 @@ def test_cli_extract_rest_post_json(tmp_path, capsys):
     assert main(["extract", str(saved), "--url", url]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["authors"] == ["admindiaa"] and out["external_id"] == "31842"
-    assert out["body_text"] == "\n\n".join(site.get(31842).paragraphs)
+    assert out["body_text"] == site.get(31842).body_text
 
 
 def test_cli_extract_an_entry_of_a_rest_list_response(tmp_path, capsys):
@@ -475,7 +475,7 @@ def test_reextract_the_entry_of_a_rest_list_response():
     )
     name, got = reextract(row)
     assert name == "furatpost"
-    expected = extract_rest_post(posts[1], at, profile_for_spider("furatpost"))
+    expected = extract_rest_post(posts[1], at, page_for_spider("furatpost"))
     assert got.fields() == expected.fields()
     row.fetch_entry = "/9"
     with pytest.raises(NotAnArticle, match="no REST entry /9"):
@@ -533,7 +533,7 @@ def test_golden_add_and_refresh(tmp_path, monkeypatch, capsys):
     )
     (case,) = golden.discover("example")
     assert case.name == "2021-03-04_555"  # published date and post id: ASCII, never the slug
-    assert case.expected["body_text"] == "\n\n".join(PARAGRAPHS)
+    assert case.expected["body_text"] == "\n\n".join([CREDIT, *PARAGRAPHS])
     assert golden.main(["refresh", "--check"]) == 0
     text = case.json_path.read_text(encoding="utf-8")
     assert "دورية في الرقة" in text  # ensure_ascii=False
@@ -569,3 +569,178 @@ def test_rest_yoast_head_json_fills_gaps():
     assert got.modified_at == datetime(2023, 2, 2, 10, tzinfo=UTC)
     assert "https://example.net/?p=9" in got.urls
     assert got.body_html.count("<p>") == 3
+
+
+# --- page objects ---------------------------------------------------------------------------
+
+
+def test_a_site_overrides_one_field_of_its_platform_page():
+    """A site's page class changes one field (here the section, read from a breadcrumb its
+    theme prints) and inherits every other field from WordPressPage unchanged."""
+    from crawler.extract.page import WordPressPage
+
+    class BreadcrumbPage(WordPressPage):
+        section_sources = ("breadcrumb", *WordPressPage.section_sources)
+
+        def section_breadcrumb(self):
+            return self.selected_text(".breadcrumb a:last-child")
+
+    crumb = '<div class="breadcrumb"><a href="/">الرئيسية</a><a href="/raqqa/">الرقة</a></div>'
+    page = wp_page().replace("<article>", f"<article>{crumb}")
+    url = "https://example.net/archives/555"
+    base = extract_article(page, url, FETCHED, WordPressPage).fields()
+    got = extract_article(page, url, FETCHED, BreadcrumbPage).fields()
+    assert base["section"] is None and got["section"] == "الرقة"
+    assert {k: v for k, v in got.items() if k != "section"} == {
+        k: v for k, v in base.items() if k != "section"
+    }
+    # The same as a one-expression declaration, with a selector instead of a method.
+    declared = WordPressPage.declare(section_selector=".breadcrumb a:last-child")
+    assert extract_article(page, url, FETCHED, declared).fields() == got
+
+
+TIE_DATE = '<span class="tie-date">4 آذار 2021</span>'
+
+
+@pytest.mark.parametrize(
+    ("published_time", "expected"),
+    [
+        # The same day with a time of day: structured data's full timestamp wins.
+        ("2021-03-04T09:15:00+02:00", "2021-03-04T09:15:00+02:00"),
+        # Late on the 3rd in UTC is the 4th in Damascus: still the same day.
+        ("2021-03-03T23:30:00+00:00", "2021-03-03T23:30:00+00:00"),
+        # Another day: the site declared its selector because structured data is wrong.
+        ("2020-01-01T10:00:00+02:00", "2021-03-04T00:00:00+02:00"),
+    ],
+)
+def test_structured_date_wins_over_a_date_only_selector(published_time, expected):
+    """A date-only span.tie-date (SANA's TieLabs theme) declared as the published selector
+    does not override article:published_time's full time on the same day."""
+    from crawler.extract.page import WordPressPage
+
+    meta = f'<meta property="article:published_time" content="{published_time}">'
+    page = wp_page(meta).replace("<article>", f"<article>{TIE_DATE}")
+    page = re.sub(r"<time .*?</time>", "", page)  # the selector and the meta tag only
+    tie = WordPressPage.declare(published_selector="span.tie-date")
+    got = extract_article(page, "https://example.net/archives/555", FETCHED, tie)
+    assert got.published_at.isoformat() == expected
+
+
+def test_declare_names_only_attributes_that_exist():
+    from crawler.extract.page import WordPressPage
+
+    with pytest.raises(TypeError, match="title_sourcse"):
+        WordPressPage.declare(title_sourcse=("meta",))
+
+
+def test_extractor_versions_are_per_page_class_and_site():
+    from crawler.extract.page import ArticlePage, WordPressPage
+    from crawler.spiders.furatpost import FuratPostSpider
+
+    assert ArticlePage.extractor() == "akhbar.page/generic"
+    assert WordPressPage.extractor() == "akhbar.page/wordpress"
+    assert ArticlePage.extractor_version() == "3/0"
+    assert WordPressPage.extractor_version() == "3.1/0"
+    assert FuratPostSpider.page.extractor_version() == "3.1/1"
+    case = seed_case()
+    got = extract_article(case.html(), case.url, case.fetched_at, FuratPostSpider.page)
+    assert (got.extractor, got.extractor_version) == ("akhbar.page/wordpress", "3.1/1")
+    rest = extract_rest_post(WordPressSiteForRest().rest_post(31842), FETCHED, FuratPostSpider.page)
+    assert (rest.extractor, rest.extractor_version) == ("akhbar.wordpress-rest", "3/1")
+
+
+def WordPressSiteForRest():
+    from crawler.replica.wordpress import WordPressSite
+
+    return WordPressSite.furatpost()
+
+
+ENGLISH = [
+    "Residents of Deir ez-Zor said the water station stopped pumping on Monday morning.",
+    "Local councils asked aid groups to bring water tanks to the eastern neighbourhoods.",
+]
+
+
+def test_an_english_article_in_the_arabic_edition_is_tagged_en():
+    content = "".join(f"<p>{p}</p>" for p in ENGLISH)
+    page = wp_page(content=content).replace("دورية في الرقة", "Water cut in Deir ez-Zor")
+    got = extract_article(page, "https://example.net/archives/555", FETCHED)
+    assert got.language == "en"  # the page says lang="ar-SY": the edition's, not the article's
+    assert extract_article(wp_page(), "https://example.net/archives/555", FETCHED).language == "ar"
+    post = {
+        "id": 5,
+        "link": "https://example.net/archives/5",
+        "title": {"rendered": "Water cut in Deir ez-Zor"},
+        "content": {"rendered": content},
+    }
+    assert extract_rest_post(post, FETCHED).language == "en"
+
+
+def test_script_language():
+    from crawler.extract.language import script_language
+
+    assert script_language("دمشق-سانا: " + PARAGRAPHS[0], "ar") == "ar"
+    assert script_language(" ".join(ENGLISH), "ar") == "en"
+    assert script_language(" ".join(ENGLISH), "fr") == "fr"  # a Latin-script language stands
+    assert (
+        script_language("Жители Дейр-эз-Зора сообщили, что насосная станция остановилась.", "ar")
+        == "ru"
+    )
+    assert script_language("فارسی " + PARAGRAPHS[0], "fa") == "fa"
+    assert script_language("OK", "ar") == "ar"  # too few letters to tell
+    # Mixed text without a clear majority keeps what the page declares.
+    assert script_language(PARAGRAPHS[0] + " " + ENGLISH[0], "ar") == "ar"
+
+
+def test_the_body_rule_keeps_credit_lines_and_leaves_out_the_author_box():
+    """Every outlet: the opening dateline or credit line is the article's; the author box
+    outside the content ("by admindiaa") is not."""
+    for credit in ("إدلب – حرية برس:", "دمشق-سانا", "عنب بلدي – خاص", "فرات بوست / أخبار"):
+        content = f"<p><strong>{credit}</strong></p><p>{PARAGRAPHS[0]}</p>"
+        got = extract_article(wp_page(content=content), "https://example.net/archives/555", FETCHED)
+        assert got.body_text == f"{credit}\n\n{PARAGRAPHS[0]}", credit
+    seed = extract_article(seed_case().html(), seed_case().url, FETCHED)
+    assert "admindiaa" not in seed.body_text and seed.authors == ["admindiaa"]
+
+
+CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real-captures"
+
+
+def test_one_challenge_check_for_the_downloader_extraction_and_validation():
+    """The real Cloudflare page SOHR served is a challenge to all three callers."""
+    from scrapy.http import HtmlResponse
+
+    from crawler.extract.verdict import item_problem
+    from crawler.middlewares import is_challenge
+
+    path = CAPTURES / "syriahr.com_2018_cloudflare_challenge.html"
+    if not path.exists():
+        pytest.skip(f"shared fixture {path} not present")
+    body = path.read_bytes()
+    url = "https://www.syriahr.com/"
+    for status in (200, 503):
+        assert is_challenge(HtmlResponse(url, status=status, body=body))
+    with pytest.raises(NotAnArticle, match="challenge"):
+        extract_article(body, url, FETCHED)
+    assert item_problem("Just a moment...", "")[0] == "challenge"
+    # An article page is none of them.
+    case = seed_case()
+    assert not is_challenge(HtmlResponse(case.url, body=case.html()))
+
+
+def test_a_site_reorders_one_field_sources():
+    """A declaration changes one field's order (meta before JSON-LD for the modified date)."""
+    from crawler.extract.page import WordPressPage
+
+    head = (
+        '<meta property="article:modified_time" content="2021-03-05T10:00:00+02:00">'
+        '<script type="application/ld+json">{"@type":"NewsArticle","headline":"دورية في الرقة",'
+        '"dateModified":"2021-03-06T10:00:00+02:00"}</script>'
+    )
+    url = "https://example.net/archives/555"
+    default = extract_article(wp_page(head), url, FETCHED, WordPressPage)
+    meta_first = WordPressPage.declare(modified_sources=("meta", "jsonld"))
+    got = extract_article(wp_page(head), url, FETCHED, meta_first)
+    assert default.modified_at.isoformat() == "2021-03-06T10:00:00+02:00"
+    assert got.modified_at.isoformat() == "2021-03-05T10:00:00+02:00"
+    assert got.fields() | {"modified_at": None} == default.fields() | {"modified_at": None}

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from golden import FIXTURES, load_case, profile_for_spider
+from golden import FIXTURES, load_case, page_for_spider
 
 from crawler.errors import NotAnArticle
 from crawler.extract.html import MAX_PAGE_BYTES
@@ -169,7 +169,7 @@ def test_page_with_nul_and_a_surrogate_escape_in_json_ld():
     page = page.replace('"headline": "', '"headline": "\\ud800', 1)  # JSON-LD wins the title
     got = extract_article(page.encode("utf-8"), URL, FETCHED)
     assert "\x00" not in got.body_text and got.title.startswith("\ufffd")
-    assert got.body_text == "\n\n".join(furatpost().get(31842).paragraphs)
+    assert got.body_text == furatpost().get(31842).body_text
     assert got.text_repairs == {"nul_removed": 1, "surrogates_replaced": 1}
 
 
@@ -203,12 +203,12 @@ def test_undeclared_windows_1256_pages_are_detected():
         assert b"charset" not in body.lower()
         got = extract_article(body, site.permalink(post_id), FETCHED, content_type="text/html")
         assert got.title == site.get(post_id).title, post_id
-        assert got.body_text == "\n\n".join(site.get(post_id).paragraphs), post_id
+        assert got.body_text == site.get(post_id).body_text, post_id
         again = extract_snapshot(
             body,
             site.permalink(post_id),
             FETCHED,
-            profile_for_spider("furatpost"),
+            page_for_spider("furatpost"),
             headers={"Content-Type": "text/html"},
         )
         assert again.body_text == got.body_text
@@ -245,7 +245,7 @@ def test_a_page_inside_300_unclosed_spans_extracts_every_paragraph(name):
     limit is about 256 levels: the body was cut to nothing)."""
     case = load_case(FIXTURES / "furatpost" / f"{name}.json")
     page = nested(case.html().decode("utf-8"))
-    got = extract_article(page, case.url, case.fetched_at, profile_for_spider(case.spider))
+    got = extract_article(page, case.url, case.fetched_at, page_for_spider(case.spider))
     assert got.body_text == case.expected["body_text"]
     assert got.title == case.expected["title"]
 
@@ -255,7 +255,7 @@ def test_rest_content_inside_300_unclosed_spans_keeps_every_paragraph():
     post = site.rest_post(31842)
     post["content"]["rendered"] = "<span>" * 300 + post["content"]["rendered"]
     got = extract_rest_post(post, FETCHED)
-    assert got.body_text == "\n\n".join(site.get(31842).paragraphs)
+    assert got.body_text == site.get(31842).body_text
 
 
 def test_nesting_past_what_the_extractor_walks_is_a_reason_not_a_crash():
@@ -364,8 +364,7 @@ def test_an_undeclared_windows_1256_site_with_deep_pages_crawled_end_to_end(
     assert result.stats.get("spider/discovery") == "sitemaps"
     assert result.stat("spider/not_article/empty_body") == 0
     expected = {
-        post_id: (site.get(post_id).title, "\n\n".join(site.get(post_id).paragraphs))
-        for post_id in site.posts
+        post_id: (site.get(post_id).title, site.get(post_id).body_text) for post_id in site.posts
     }
     assert stored(db) == expected
     assert reextracted(db) == expected

@@ -5,7 +5,7 @@ from scrapy import Spider
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
-from crawler.extract.profile import ExtractionProfile
+from crawler.extract.page import ArticlePage
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen
 from pipelines.clean import CleanPipeline
 from pipelines.validate import ValidatePipeline
@@ -17,7 +17,7 @@ BODY = "سقط عشرات القتلى من قوات النظام والميلي
 class SiteSpider(Spider):
     name = "site"
     outlet_name = "فرات بوست"
-    extraction = ExtractionProfile(site_names=("Euphrates Post",))
+    page = ArticlePage.declare(site_names=("Euphrates Post",))
 
 
 def crawler_for(settings=None):

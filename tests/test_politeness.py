@@ -161,6 +161,25 @@ def test_robots_txt_unavailable_is_counted_and_allows(make_database, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("fault", ["404", "503"])
+def test_sitemaps_without_robots_txt_fall_back_to_the_well_known_names(
+    fault, make_database, tmp_path
+):
+    """REST refused and robots.txt missing or failing: no Sitemap lines, so the
+    well-known names; a complete listing, not a partial run."""
+    db = make_database()
+    site = WordPressSite.furatpost(rest_status=403)
+    with Replica([site]) as replica:
+        replica.faults.add(fault, ROBOTS)
+        result = crawl(db, replica, tmp_path, settings=NO_PAGES)
+        assert replica.count(r"/sitemap_index\.xml$") == 1
+    assert result.status == "finished", result.log_tail()
+    assert result.stat("spider/sitemap/robots_unavailable") == 1
+    assert not [key for key in result.stats if key.startswith("spider/incomplete/")]
+    assert stored_ids(db) == set(site.posts)
+
+
+@pytest.mark.slow
 def test_declared_proxy_carries_every_request(make_database, tmp_path, monkeypatch):
     db = make_database()
     spider = {"spider": "furatpost_proxied"}

@@ -675,3 +675,67 @@ def test_known_articles_carry_the_page_etag_only_for_a_page_fetch(engine):
     with engine.connect() as conn:
         etags = {k.external_id: k.etag for k in known_articles(conn, SITE)}
     assert etags == {"101": '"31842-1717"', "2": None, "3": None, "4": '"4-page"'}
+
+
+def test_a_bumped_site_version_makes_a_reextraction_not_an_edit(engine):
+    """Revisions record which extractor made them: after one site bumps its page's
+    site_version, its next revision is counted as a re-extraction; another site's edit
+    under an unchanged extractor stays an edit."""
+    from crawler.extract.page import WordPressPage, extract_article
+    from crawler.replica.wordpress import WordPressSite
+
+    other = "othersite"
+    with engine.begin() as conn:
+        ensure_site(conn, SiteInfo(other, "موقع آخر", "https://other.example/"))
+    site = WordPressSite.furatpost()
+    post = site.published()[0]
+    html, url = site.render_article(post.id), site.permalink(post.id)
+    v1 = WordPressPage.declare(site_version=1)
+    # Version 2 of the declaration reads the page differently (the credit line goes).
+    v2 = WordPressPage.declare(site_version=2, byline_patterns=(r"فرات\s*بوست\s*/.{0,30}",))
+    first = extract_article(html, url, T0, v1)
+    again = extract_article(html, url, T0 + timedelta(hours=1), v2)
+    assert first.body_text != again.body_text  # only the extractor changed, not the page
+    assert (first.extractor, first.extractor_version) == ("akhbar.page/wordpress", "3.1/1")
+    assert again.extractor_version == "3.1/2"
+
+    def of(extracted, site_name, **fields):
+        got = extracted.to_item(site_name)
+        for name, value in fields.items():
+            setattr(got, name, value)
+        return got
+
+    other_url = "https://other.example/a/"
+    assert rec(
+        engine,
+        of(first, SITE),
+        of(first, other, url=other_url, canonical_url=other_url, urls=[]),
+    ) == RecordStats(new=2)
+    later = T0 + timedelta(hours=1)
+    edited = first.body_text + "\n\nتحديث: فقرة أضافها الموقع."
+    stats = rec(
+        engine,
+        of(again, SITE),
+        of(
+            first,
+            other,
+            url=other_url,
+            canonical_url=other_url,
+            urls=[],
+            fetched_at=later,
+            body_text=edited,
+        ),
+    )
+    assert stats == RecordStats(reextracted=1, revised=1)
+    got = rows(
+        engine,
+        "SELECT s.slug, r.revision_no, r.extractor_version FROM article_revisions r"
+        " JOIN articles a ON a.id = r.article_id JOIN sites s ON s.id = a.site_id"
+        " ORDER BY s.slug, r.revision_no",
+    )
+    assert [tuple(r) for r in got] == [
+        (SITE, 1, "3.1/1"),
+        (SITE, 2, "3.1/2"),
+        (other, 1, "3.1/1"),
+        (other, 2, "3.1/1"),
+    ]

@@ -218,16 +218,31 @@ def known(
     checked: datetime = T0 + timedelta(days=1),
     removed: datetime | None = None,
     etag: str | None = None,
+    last_modified: str | None = None,
 ) -> KnownArticle:
-    return KnownArticle(article_id, external_id, url, modified, checked, removed, etag=etag)
+    return KnownArticle(
+        article_id,
+        external_id,
+        url,
+        modified,
+        checked,
+        removed,
+        etag=etag,
+        last_modified=last_modified,
+    )
 
 
 def test_refetch_of_a_known_article_is_conditional():
     spider = FuratPostSpider()
     url = f"{HOST}/{SLUG}/"
-    request = spider.article_request(url, known=known(etag='"31842-1717"'))
+    page_date = "Wed, 01 May 2024 09:30:00 GMT"  # the stored page's Last-Modified
+    request = spider.article_request(url, known=known(etag='"31842-1717"', last_modified=page_date))
     assert request.headers.get("If-None-Match") == b'"31842-1717"'
-    assert request.headers.get("If-Modified-Since") == b"Thu, 02 May 2024 12:00:00 GMT"
+    assert request.headers.get("If-Modified-Since") == page_date.encode()
+    # A page that sent no Last-Modified: our last check, less the margin for clocks.
+    assert spider.article_request(url, known=known()).headers.get("If-Modified-Since") == (
+        b"Thu, 02 May 2024 11:50:00 GMT"
+    )
     # Without a page ETag, the date alone; a new article and a deletion check, neither.
     assert b"If-None-Match" not in spider.article_request(url, known=known()).headers
     assert not spider.article_request(url).headers
@@ -236,7 +251,7 @@ def test_refetch_of_a_known_article_is_conditional():
 
 def test_declaration():
     assert FuratPostSpider.site_info == SiteInfo("furatpost", "فرات بوست", f"{HOST}/", "ar")
-    assert FuratPostSpider.schedule and FuratPostSpider.extraction.site_names
+    assert FuratPostSpider.schedule and FuratPostSpider.page.profile.site_names
     assert issubclass(FuratPostSpider, WordPressSpider)
 
 

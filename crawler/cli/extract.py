@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from crawler.extract.dates import parse_iso_datetime
     from crawler.extract.html import MAX_PAGE_BYTES
     from crawler.extract.snapshot import extract_snapshot
-    from crawler.spiders import profile_for
+    from crawler.spiders import page_for
 
     def unreadable(reason: object) -> CommandError:
         return CommandError(f"cannot read {args.file}: {reason}", code=UNREADABLE)
@@ -102,12 +102,12 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"--fetched-at is not an ISO 8601 time: {args.fetched_at}")
         fetched_at = parsed
     try:
-        site, profile = profile_for(args.url, args.site)
+        site, page = page_for(args.url, args.site)
     except KeyError as exc:
         raise CommandError(str(exc.args[0])) from exc
     try:
         article = extract_snapshot(
-            data, args.url, fetched_at, profile, encoding=args.encoding, entry=args.entry
+            data, args.url, fetched_at, page, encoding=args.encoding, entry=args.entry
         )
     except NotAnArticle as exc:
         if exc.reason in UNREADABLE_REASONS:

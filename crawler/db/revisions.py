@@ -83,7 +83,10 @@ LOCK_BUCKETS = 128
 @dataclass(slots=True)
 class RecordStats:
     new: int = 0  # first observation: article + URLs + revision 1
-    revised: int = 0  # content changed: revision n+1
+    revised: int = 0  # content changed, same extractor: the site's edit, revision n+1
+    # content changed and so did the extractor or its version (a site's page declaration
+    # bumped, a page class upgraded): revision n+1 by a re-extraction, not the site's edit
+    reextracted: int = 0
     unchanged: int = 0  # same content: only last_seen_at/last_checked_at moved
     seen: int = 0  # ArticleSeen of a known article
     stale: int = 0  # older than the article's last check: ignored for revisions
@@ -135,6 +138,9 @@ def known_articles(conn: Connection, site_slug: str) -> list[KnownArticle]:
     etag = func.coalesce(
         headers["Etag"][0].astext, headers["ETag"][0].astext, headers["etag"][0].astext
     )
+    last_modified = func.coalesce(
+        headers["Last-Modified"][0].astext, headers["last-modified"][0].astext
+    )
     rows = conn.execute(
         select(
             a.c.id,
@@ -146,6 +152,7 @@ def known_articles(conn: Connection, site_slug: str) -> list[KnownArticle]:
             keys,
             f.c.url,
             etag,
+            last_modified,
         )
         .select_from(
             a.join(sites_t, sites_t.c.id == a.c.site_id)
@@ -156,11 +163,18 @@ def known_articles(conn: Connection, site_slug: str) -> list[KnownArticle]:
         .order_by(a.c.id)
     )
     known = []
-    for *fields, url_keys, fetch_url, fetch_etag in rows:
+    for *fields, url_keys, fetch_url, fetch_etag, fetch_last_modified in rows:
         url_keys = tuple(url_keys or ())
-        # Only a page's own ETag validates that page (not a REST response's).
-        page_etag = fetch_etag if fetch_url and url_key(fetch_url) in url_keys else None
-        known.append(KnownArticle(*fields, url_keys=url_keys, etag=page_etag))
+        # Only a page's own validators validate that page (not a REST response's).
+        own_page = bool(fetch_url) and url_key(fetch_url) in url_keys
+        known.append(
+            KnownArticle(
+                *fields,
+                url_keys=url_keys,
+                etag=fetch_etag if own_page else None,
+                last_modified=fetch_last_modified if own_page else None,
+            )
+        )
     return known
 
 
@@ -196,6 +210,8 @@ class _Art:
     current_revision_id: int | None
     current_hash: bytes | None
     published_at: datetime | None  # of the current revision: the cadence counts from it
+    # (extractor, extractor_version) of the current revision
+    extracted_by: tuple[str, str] | None = None
     dirty: bool = False
     last_revision: dict[str, Any] | None = None  # pending row of this batch, if any
 
@@ -446,11 +462,16 @@ def _load_locked(conn: Connection, ids: list[int]) -> dict[int, _Art]:
             a.c.current_revision_id,
             r.c.content_hash,
             r.c.published_at,
+            r.c.extractor,
+            r.c.extractor_version,
         )
         .select_from(a.outerjoin(r, r.c.id == a.c.current_revision_id))
         .where(a.c.id == _any(ids, BigInteger))
     )
-    arts = {row[0]: _Art(*row) for row in rows}
+    arts = {
+        row[0]: _Art(*row[:-2], extracted_by=(row[-2], row[-1]) if row[-2] else None)
+        for row in rows
+    }
     for art in arts.values():
         if art.current_hash is not None:
             art.current_hash = bytes(art.current_hash)
@@ -562,7 +583,10 @@ def _apply(
             art.canonical_url = o.canonical_url
         h = o.content_hash or content_hash(**o.hashed_fields())
         if h != art.current_hash:
-            stats.revised += 1
+            if art.extracted_by not in (None, (o.extractor, o.extractor_version)):
+                stats.reextracted += 1  # what changed may be only how the page is read
+            else:
+                stats.revised += 1
             _add_revision(art, o, b, w, crawl_run_id, h)
         else:
             stats.unchanged += 1
@@ -645,6 +669,7 @@ def _add_revision(
     art.revision_count += 1
     art.current_hash = h
     art.published_at = o.published_at
+    art.extracted_by = (o.extractor, o.extractor_version)
     art.last_changed_at = b.at
     art.dirty = True
     row = {

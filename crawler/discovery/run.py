@@ -95,7 +95,7 @@ class Discovery:
 
     @property
     def timezone(self) -> str:
-        return self.spider.extraction.timezone
+        return self.spider.page.profile.timezone
 
     def external_id_from_url(self, url: str) -> str | None:
         return self.spider.external_id_from_url(url)

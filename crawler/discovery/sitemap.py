@@ -85,7 +85,9 @@ class SitemapWalk(Walk):
                 yield self.sitemap_request(self.crawl.absolute(url))
         else:
             # Polite's middleware answers this from its one robots.txt fetch.
-            yield self.request(self.crawl.absolute("/robots.txt"), self.parse_robots)
+            yield self.request(
+                self.crawl.absolute("/robots.txt"), self.parse_robots, self.robots_failed
+            )
 
     def sitemap_request(
         self,
@@ -120,7 +122,20 @@ class SitemapWalk(Walk):
             for url in urls:
                 yield self.sitemap_request(url)
             return
-        names = [crawl.absolute(p) for p in self.source.well_known]
+        yield from self.well_known()
+
+    def robots_failed(self, failure: Failure) -> Iterator[Any]:
+        """No robots.txt to read (404, 5xx, no answer): no Sitemap lines, so the well-known
+        names, as for a robots.txt that names none. The listing has no hole for it."""
+        self.crawl.inc("sitemap/robots_unavailable")
+        self.crawl.logger.info(
+            "robots.txt unreadable (%s); trying the well-known sitemaps",
+            failure.getErrorMessage(),
+        )
+        yield from self.well_known()
+
+    def well_known(self) -> Iterator[scrapy.Request]:
+        names = [self.crawl.absolute(p) for p in self.source.well_known]
         if names:
             yield self.sitemap_request(names[0], tuple(names[1:]), guessed=True)
 

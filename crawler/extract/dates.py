@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 DEFAULT_TIMEZONE = "Asia/Damascus"
@@ -140,8 +141,9 @@ def _find_time(text: str) -> time | None:
     return None
 
 
-def _combine(day: date, text: str, tz: str) -> datetime:
-    return localize(datetime.combine(day, _find_time(text) or time(0, 0)), tz)
+def _combine(day: date, text: str, tz: str) -> WrittenDate:
+    written = _find_time(text)
+    return WrittenDate(localize(datetime.combine(day, written or time(0, 0)), tz), bool(written))
 
 
 def _safe_date(year: int, month: int, day: int) -> date | None:
@@ -170,6 +172,14 @@ def parse_iso_datetime(text: str, tz: str = DEFAULT_TIMEZONE) -> datetime | None
     return localize(value, tz)
 
 
+class WrittenDate(NamedTuple):
+    """A date as a page writes it: ``value``, and whether a time of day was written (a
+    date-only value is midnight local time, less precise than any full timestamp)."""
+
+    value: datetime
+    has_time: bool
+
+
 def parse_arabic_datetime(
     text: str, tz: str = DEFAULT_TIMEZONE, now: datetime | None = None
 ) -> datetime | None:
@@ -178,6 +188,14 @@ def parse_arabic_datetime(
     A relative date ("منذ 3 ساعات") needs ``now``; without it the result is None.
     A date without a time is midnight local time.
     """
+    found = read_date(text, tz, now)
+    return found.value if found else None
+
+
+def read_date(
+    text: str, tz: str = DEFAULT_TIMEZONE, now: datetime | None = None
+) -> WrittenDate | None:
+    """``parse_arabic_datetime`` saying whether the text gave a time of day."""
     if not text:
         return None
     text = _NOISE.sub("", to_ascii_digits(text)).strip()
@@ -186,7 +204,8 @@ def parse_arabic_datetime(
 
     iso = _ISO.search(text)
     if iso and (iso["H"] or iso.start() == 0):
-        return parse_iso_datetime(iso.group(0), tz)
+        value = parse_iso_datetime(iso.group(0), tz)
+        return WrittenDate(value, bool(iso["H"])) if value else None
 
     rel = _RELATIVE.search(text)
     if rel:
@@ -198,7 +217,8 @@ def parse_arabic_datetime(
             count = 2
         days = {"days30": 30, "days365": 365}.get(unit)
         delta = timedelta(days=days * count) if days else timedelta(**{unit: count})
-        return (localize(now, tz) - delta).astimezone(_zone(tz))
+        value = (localize(now, tz) - delta).astimezone(_zone(tz))
+        return WrittenDate(value, unit in ("seconds", "minutes", "hours"))
 
     folded = _fold(text)
     for pattern in (_DAY_MONTH_YEAR, _MONTH_DAY_YEAR):
@@ -206,19 +226,15 @@ def parse_arabic_datetime(
         if m:
             day = _safe_date(int(m["y"]), _MONTHS[m["mon"]], int(m["d"]))
             if day:
-                rest = folded[: m.start()] + " " + folded[m.end() :]
-                return _combine(day, rest, tz)
+                return _combine(day, folded[: m.start()] + " " + folded[m.end() :], tz)
 
-    m = _YMD.search(text)
-    if m:
-        day = _safe_date(int(m["y"]), int(m["m"]), int(m["d"]))
-        if day:
-            return _combine(day, text[: m.start()] + " " + text[m.end() :], tz)
-    m = _DMY.search(text)
-    if m:
-        day = _safe_date(int(m["y"]), int(m["m"]), int(m["d"]))
-        if day:
-            return _combine(day, text[: m.start()] + " " + text[m.end() :], tz)
+    for pattern in (_YMD, _DMY):
+        m = pattern.search(text)
+        if m:
+            day = _safe_date(int(m["y"]), int(m["m"]), int(m["d"]))
+            if day:
+                return _combine(day, text[: m.start()] + " " + text[m.end() :], tz)
     if iso:
-        return parse_iso_datetime(iso.group(0), tz)
+        value = parse_iso_datetime(iso.group(0), tz)
+        return WrittenDate(value, bool(iso["H"])) if value else None
     return None

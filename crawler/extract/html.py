@@ -10,7 +10,7 @@ page chrome that leaked into the content ("قد يعجبك أيضاً", "دع ت
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from copy import deepcopy
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -495,15 +495,13 @@ def clean_body(
     profile: ExtractionProfile,
     *,
     title: str | None = None,
-    site_names: Iterable[str] = (),
 ) -> CleanBody:
     """Paragraphs and sanitized HTML of an article's content element (left untouched).
 
     ``title``: a paragraph repeating it among the first blocks is dropped (themes that
-    print the headline inside the content). ``site_names``: a first paragraph that is only
-    "<site name> / <desk>" (``فرات بوست / أخبار``, ``عنب بلدي – خاص``) is a byline."""
+    print the headline inside the content). A credit line ("فرات بوست / أخبار", "عنب بلدي –
+    خاص") is article text (the body rule); only a declared ``byline_patterns`` line goes."""
     title_key = normalize_for_hash(title) if title else None
-    site_byline = _site_byline_re(tuple(site_names))
     root = deepcopy(content)
     remove_selectors(root, profile.remove_selectors)
     result = CleanBody()
@@ -530,10 +528,7 @@ def clean_body(
             result.removed.append(text)
             continue
         related = False
-        if seen_text < 2 and (
-            (profile.byline_re and profile.byline_re.match(text))
-            or (site_byline and site_byline.match(text))
-        ):
+        if seen_text < 2 and profile.byline_re and profile.byline_re.match(text):
             result.removed.append(text)
             continue
         if seen_text < 3 and title_key and normalize_for_hash(text) == title_key:
@@ -563,16 +558,6 @@ def _blank(text: str) -> bool:
     if "<" not in text and "&" not in text and _VISIBLE.search(text):
         return False
     return not normalize_for_hash(text)
-
-
-@lru_cache(maxsize=64)
-def _site_byline_re(site_names: tuple[str, ...]) -> re.Pattern[str] | None:
-    names = [r"\s*".join(map(re.escape, n.split())) for n in site_names if n and n.strip()]
-    if not names:
-        return None
-    return re.compile(
-        rf"^[*\s]*(?:{'|'.join(names)})\s*(?:[/／|:\-–—]\s*[^.،؟!\n]{{0,30}})?[*\s:]*$", re.I
-    )
 
 
 def _escape(text: str) -> str:

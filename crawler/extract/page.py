@@ -1,26 +1,32 @@
-"""Page → article fields: a pure function of (html, url, fetched_at, profile).
+"""Page → article fields: a pure function of (page, URL, fetch time), read by a page object.
 
-Precedence per field: a selector the site's profile declares (it is declared because the
-structured data is wrong or missing there), then structured data (JSON-LD
-NewsArticle/Article/BlogPosting including Yoast/RankMath ``@graph``, OpenGraph and
-``article:*`` meta, ``link rel=canonical``/``shortlink``), then the theme's usual markup. The
-body comes from the profile's body selectors, cleaned by ``crawler.extract.html.clean_body``;
-trafilatura is the last resort when no selector finds text.
+A page object (``ArticlePage``, ``WordPressPage`` on top, a site's own subclass or
+``WordPressPage.declare(...)`` on top of those) has one method per field; each tries the
+field's sources in the order its class declares (``title_sources``,
+``published_sources``, ...): the selector the site's profile declares, structured data
+(JSON-LD NewsArticle/Article/BlogPosting including Yoast/RankMath ``@graph``, OpenGraph
+and ``article:*`` meta, ``link rel=canonical``/``shortlink``), then the platform's or
+theme's usual markup. A date without a time of day gives way to a later source's full
+timestamp of the same day. The body comes from the profile's body selectors, cleaned by
+``crawler.extract.html.clean_body``; trafilatura is the last resort when no selector finds
+text. Whether the page is an article at all is decided in ``crawler.extract.verdict``.
 
-``extract_article`` returns an ``ExtractedArticle`` (everything but the spider's name);
-``ExtractedArticle.to_item(site)`` makes the ``ArticleItem``. A page that is not an article
-(challenge, error, listing, login, redirect stub, empty body) raises ``NotAnArticle``.
+``extract_article(html, url, fetched_at, page)`` returns an ``ExtractedArticle``
+(everything but the spider's name); ``ExtractedArticle.to_item(site)`` makes the
+``ArticleItem``. A page that is not an article (challenge, error, listing, login, redirect
+stub, empty body) raises ``NotAnArticle``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html as htmllib
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import charset_normalizer
@@ -34,7 +40,7 @@ from w3lib.encoding import (
 )
 
 from crawler.errors import NotAnArticle
-from crawler.extract.dates import parse_arabic_datetime
+from crawler.extract.dates import WrittenDate, read_date
 from crawler.extract.html import (
     MAX_PAGE_BYTES,
     CleanBody,
@@ -45,13 +51,16 @@ from crawler.extract.html import (
     parse_fragment,
     select,
 )
+from crawler.extract.language import script_language
 from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
 from crawler.extract.text import loads_storable, storable, strip_site_suffix, tidy
+from crawler.extract.verdict import body_problem, page_problem
 from crawler.items import REVISION_FIELDS, ArticleItem, Fetch
 
+# Extractor names are ``akhbar.page/<platform>``; each page class has its own version
+# (``ArticlePage.extractor_version``), so a re-extraction can tell an extractor change from
+# a site's edit, site by site.
 EXTRACTOR = "akhbar.page"
-# Bump when the output for the same input changes (re-extraction compares versions).
-EXTRACTOR_VERSION = "2"  # 2: plain-text share lines dropped; wp-post-image as image
 
 ARTICLE_TYPES = frozenset(
     {
@@ -69,15 +78,6 @@ ARTICLE_TYPES = frozenset(
         "SatiricalArticle",
     }
 )
-LISTING_TYPES = frozenset({"CollectionPage", "SearchResultsPage", "ItemList"})
-# WordPress body classes of pages that list posts.
-_LISTING_BODY_CLASSES = frozenset(
-    {"archive", "category", "tag", "search", "search-results", "blog", "home", "author", "date"}
-)
-_LISTING_PATH = re.compile(
-    r"^/(?:[a-z]{2}/)?(?:category|tag|author|search|topics?)/|/page/\d+/?$", re.I
-)
-
 
 # What an extraction answers: the ``article_revisions`` columns it fills, then identity.
 FIELDS = (*REVISION_FIELDS, "canonical_url", "external_id")
@@ -103,7 +103,7 @@ class ExtractedArticle:
     urls: list[str] = field(default_factory=list)  # other URLs naming this article
     site_name: str | None = None
     extractor: str = EXTRACTOR
-    extractor_version: str = EXTRACTOR_VERSION
+    extractor_version: str = ""
     # Characters PostgreSQL cannot store, taken out of the input: {"nul_removed": 2, ...}.
     text_repairs: dict[str, int] = field(default_factory=dict)
 
@@ -374,13 +374,13 @@ def _el_text(el: lxml.html.HtmlElement) -> str:
     return tidy(el.text_content())
 
 
-def _el_date(el: lxml.html.HtmlElement, tz: str, now: datetime) -> datetime | None:
+def _el_date(el: lxml.html.HtmlElement, tz: str, now: datetime) -> WrittenDate | None:
     for attr in ("datetime", "content", "data-time", "title"):
         if el.get(attr):
-            got = parse_arabic_datetime(el.get(attr), tz, now)
+            got = read_date(el.get(attr), tz, now)
             if got:
                 return got
-    return parse_arabic_datetime(_el_text(el), tz, now)
+    return read_date(_el_text(el), tz, now)
 
 
 def _is_url(text: str) -> bool:
@@ -435,154 +435,557 @@ def _unique(values: Iterable[str]) -> list[str]:
     return out
 
 
-def _language(doc: lxml.html.HtmlElement, meta: _Meta, data: _Structured, default: str) -> str:
-    candidates = [
-        doc.get("lang"),
-        doc.get("xml:lang"),
-        _text_value(data.article.get("inLanguage")) if data.article else None,
-        meta.first("og:locale", "content-language", "language"),
-    ]
-    for c in candidates:
-        if c and re.match(r"^[a-zA-Z]{2,3}\b", c.strip()):
-            return re.split(r"[-_]", c.strip())[0].lower()
-    return default
+# --- page objects ---------------------------------------------------------------------
 
 
-# --- not-an-article signals ---------------------------------------------------------
-
-_CHALLENGE_TITLE = re.compile(
-    r"^\s*(?:just a moment|attention required!? \| cloudflare|please wait\.*\s*\| cloudflare|"
-    r"checking your browser|ddos-guard|one more step|access denied|security check|"
-    r"يرجى الانتظار|لحظة من فضلك)",
-    re.I,
-)
-_CHALLENGE_MARKERS = (
-    "cf-chl",
-    "cf_chl_opt",
-    "jschl",
-    "cf-browser-verification",
-    "_incapsula_resource",
-    "challenge-form",
-)
-_REDIRECT_TITLE = re.compile(
-    r"^\s*(?:30[1278]\s+)?(?:moved permanently|found|document has moved|object moved|redirect(?:ing)?|"
-    r"temporary redirect|permanent redirect|see other)\s*\.?\s*$",
-    re.I,
-)
-# Error-page titles; numbers alone never count (news titles are full of them: "مقتل 500 عنصر").
-_ERROR_TITLE = re.compile(
-    r"^\W*(?:error\s*)?(?:404|410|500|502|503)\W*(?:$|[-–|:]|not found|page|error|خطأ)|"
-    r"\b(?:error|خطأ)\s*(?:404|410|500|502|503)\b|page not found|nothing found|^\W*not found|"
-    r"الصفحة غير موجودة|صفحة غير موجودة|الصفحة المطلوبة غير|لم يتم العثور على الصفحة|"
-    r"الصفحة التي تبحث عنها|server error|service unavailable",
-    re.I,
-)
-_LOGIN_TITLE = re.compile(r"log ?in|sign ?in|تسجيل الدخول", re.I)
+def _absolute(href: str | None, base: str) -> str | None:
+    if not href or not href.strip():
+        return None
+    absolute = urljoin(base, href.strip())
+    return absolute if urlsplit(absolute).scheme in ("http", "https") else None
 
 
-def _visible_text_len(doc: lxml.html.HtmlElement) -> int:
-    body = doc.find("body")
-    if body is None:
-        return 0
-    total = 0
-    for node in body.iter():
-        if _is_hidden_container(node):
-            continue
-        if node.text and isinstance(node.tag, str):
-            total += len(node.text.strip())
-        if node.tail:
-            total += len(node.tail.strip())
-    return total
+def _base_url(doc: lxml.html.HtmlElement, url: str) -> str:
+    for el in doc.iter("base"):
+        if el.get("href"):
+            return urljoin(url, el.get("href").strip())
+    return url
 
 
-def _is_hidden_container(node: etree._Element) -> bool:
-    return not isinstance(node.tag, str) or node.tag.lower() in (
-        "script",
-        "style",
-        "noscript",
-        "template",
-    )
+class ArticlePage:
+    """An article page of any CMS: one method per field, each trying its sources in order.
 
+    A field ``F`` is answered by ``F()``, which tries ``F_sources`` in order and takes the
+    first source method ``F_<source>()`` that finds something. A site or theme overrides a
+    field by changing its order (``published_sources = ("meta", "selector")``), adding or
+    replacing one source (``def section_breadcrumb(self): ...``), its selector (``profile.<field>_selector``) or the
+    field method itself, and never copies the rest. Sources: ``selector`` (what the
+    site's profile declares), ``jsonld`` (schema.org Article), ``meta`` (OpenGraph,
+    ``article:*`` and similar ``<meta>``), then the markup of the platform or theme.
 
-def _check_not_article(
-    doc: lxml.html.HtmlElement, raw: str, url: str, meta: _Meta, data: _Structured
-) -> None:
-    title = tidy(doc.findtext(".//title") or "")
-    lowered = raw[:200_000].lower()
-    size: list[int] = []
+    Dates weigh precision: a date written without a time of day (``span.tie-date``) gives way
+    to a later source's full timestamp of the same day (``article:published_time``).
 
-    def visible() -> int:  # counted only when a weak signal needs it
-        if not size:
-            size.append(_visible_text_len(doc))
-        return size[0]
+    Pure: ``ArticlePage(text, url, fetched_at).article()`` with the page's text; no Scrapy,
+    no database. ``extract_article`` is the entry point for page bytes.
+    """
 
-    if _CHALLENGE_TITLE.match(title) or (
-        any(m in lowered for m in _CHALLENGE_MARKERS) and visible() < 1500
-    ):
-        raise NotAnArticle("challenge", title or "challenge markers")
-    refresh = any((m.get("http-equiv") or "").lower() == "refresh" for m in doc.iter("meta"))
-    if _REDIRECT_TITLE.match(title) or (refresh and visible() < 500):
-        raise NotAnArticle("redirect_stub", title or "meta refresh")
-    body = doc.find("body")
-    classes = set((body.get("class") or "").split()) if body is not None else set()
-    if "error404" in classes or (
-        data.article is None
-        and meta.first("og:type") != "article"
-        and _ERROR_TITLE.search(title)
-        and visible() < 5000
-    ):
-        raise NotAnArticle("error_page", title or "error404")
-    path = urlsplit(url).path
-    if (
-        "login" in classes
-        or "wp-login.php" in path
-        or doc.get_element_by_id("loginform", None) is not None
-        or (
-            _LOGIN_TITLE.search(title)
-            and doc.xpath("//input[@type='password']")
-            and visible() < 3000
+    # The extractor recorded with each revision: ``akhbar.page/<platform>``.
+    platform: ClassVar[str] = "generic"
+    # Bump a class's own ``version`` when its output for the same input changes; the
+    # revision's extractor_version joins the versions of every page class it inherits.
+    version: ClassVar[int] = 3  # 3: credit lines are body; script language; date precision
+    # The site's own declaration: bump ``site_version`` when a change to it (a selector, a
+    # pattern) changes its output, so its next revisions are told from its own edits.
+    site_version: ClassVar[int] = 0
+    profile: ClassVar[ExtractionProfile] = DEFAULT_PROFILE
+
+    title_sources: ClassVar[tuple[str, ...]] = ("selector", "jsonld", "meta", "heading", "document")
+    subtitle_sources: ClassVar[tuple[str, ...]] = ("selector",)
+    authors_sources: ClassVar[tuple[str, ...]] = ("selector", "jsonld", "meta", "theme")
+    published_sources: ClassVar[tuple[str, ...]] = ("selector", "jsonld", "meta", "theme", "line")
+    modified_sources: ClassVar[tuple[str, ...]] = ("selector", "jsonld", "meta", "theme")
+    section_sources: ClassVar[tuple[str, ...]] = ("selector", "jsonld", "meta")
+    tags_sources: ClassVar[tuple[str, ...]] = ("selector", "jsonld", "meta")
+    image_sources: ClassVar[tuple[str, ...]] = ("selector", "jsonld", "meta", "content")
+    external_id_sources: ClassVar[tuple[str, ...]] = ("pattern",)
+
+    # Theme markup tried after structured data.
+    published_css: ClassVar[str] = "article time[datetime], time[itemprop=datePublished]"
+    modified_css: ClassVar[str] = "time[itemprop=dateModified]"
+
+    @classmethod
+    def declare(cls, *, name: str | None = None, **attributes: Any) -> type[ArticlePage]:
+        """A site's page class in one expression: ``WordPressPage.declare(site_version=1,
+        site_names=(...), published_sources=(...))``. ``ExtractionProfile`` fields go into
+        the page's ``profile`` (on top of the inherited one), the rest become class
+        attributes (source orders, CSS, methods)."""
+        profile_fields = {f.name for f in dataclasses.fields(ExtractionProfile)}
+        profile = {k: attributes.pop(k) for k in list(attributes) if k in profile_fields}
+        for key in attributes:
+            if not hasattr(cls, key):
+                raise TypeError(f"{cls.__name__} has no attribute {key!r} to declare")
+        if profile:
+            attributes["profile"] = dataclasses.replace(cls.profile, **profile)
+        return type(name or f"Declared{cls.__name__}", (cls,), attributes)
+
+    @classmethod
+    def extractor(cls) -> str:
+        return f"{EXTRACTOR}/{cls.platform}"
+
+    @classmethod
+    def extractor_version(cls) -> str:
+        """``<page versions>/<site version>``: each page class's own ``version`` from
+        ``ArticlePage`` down, then the site's (``3.1/2``)."""
+        chain = [
+            str(c.__dict__["version"])
+            for c in reversed(cls.__mro__)
+            if issubclass(c, ArticlePage) and "version" in c.__dict__
+        ]
+        return f"{'.'.join(chain)}/{cls.site_version}"
+
+    def __init__(
+        self, text: str, url: str, fetched_at: datetime, repairs: Counter[str] | None = None
+    ) -> None:
+        self.url = url
+        self.fetched_at = fetched_at
+        self.repairs: Counter[str] = repairs if repairs is not None else Counter()
+        self.text = text
+        doc = parse_html(text)
+        if doc is None:
+            raise NotAnArticle("empty_page")
+        self.doc = doc
+        self.base = _base_url(doc, url)  # links are made absolute only where they are kept
+        self.meta = _Meta(doc)
+        self.data = _structured(doc, self.repairs)
+        self.ld: dict[str, Any] = self.data.article or {}
+        self.tz = self.profile.timezone
+        self.site_name = self.meta.first("og:site_name", "application-name")
+        self.site_names = [*self.profile.site_names, *([self.site_name] if self.site_name else [])]
+        # Set by article() as it goes: the title (the body drops a repeat of it, the language
+        # reads it) and the content element (the image falls back to its first picture).
+        self._title = ""
+        self._content: lxml.html.HtmlElement | None = None
+
+    # --- the whole article
+
+    def check(self) -> None:
+        """``NotAnArticle`` when the page is a challenge, error, login or listing page."""
+        problem = page_problem(
+            self.doc,
+            self.text,
+            self.url,
+            declares_article=self.data.article is not None,
+            og_type=self.meta.first("og:type"),
+            jsonld_types=self.data.types,
         )
-    ):
-        raise NotAnArticle("login", title or path)
-    if (
-        data.article is not None
-        or "single" in classes
-        or any(c.startswith("postid-") for c in classes)
-    ):
-        return
-    if (
-        data.types & LISTING_TYPES
-        or classes & _LISTING_BODY_CLASSES
-        or _LISTING_PATH.search(path)
-        or path.strip("/") in ("", "ar", "en")
-    ):
-        raise NotAnArticle("listing", path or "/")
+        if problem:
+            raise NotAnArticle(*problem)
+
+    def article(self) -> ExtractedArticle:
+        self.check()
+        title = self.title()
+        if not title:
+            raise NotAnArticle("no_title")
+        self._title = title
+        body, extractor = self.body()
+        canonical = self.canonical_url()
+        return ExtractedArticle(
+            url=self.url,
+            canonical_url=canonical,
+            fetched_at=self.fetched_at,
+            title=title,
+            body_text=body.text,
+            body_html=body.html or None,
+            subtitle=self.subtitle(),
+            authors=self.authors(),
+            published_at=self.published_at(),
+            modified_at=self.modified_at(),
+            section=self.section(),
+            tags=self.tags(),
+            image_url=_absolute(self.image(), self.base),
+            language=self.language(body.text),
+            external_id=self.external_id(),
+            urls=self.other_urls(canonical),
+            site_name=self.site_name,
+            extractor=extractor,
+            extractor_version=self.extractor_version(),
+            text_repairs=dict(self.repairs),
+        )
+
+    def first(self, name: str) -> Any:
+        """The first source of field ``name`` (in ``<name>_sources`` order) that answers."""
+        for source in getattr(self, f"{name}_sources"):
+            value = getattr(self, f"{name}_{source}")()
+            if value:
+                return value
+        return None
+
+    def select(self, selector: str | None) -> list[lxml.html.HtmlElement]:
+        return _select(self.doc, selector)
+
+    def selected_text(self, selector: str | None) -> str | None:
+        return next((t for t in map(_el_text, self.select(selector)) if t), None)
+
+    # --- title and subtitle
+
+    def title(self) -> str | None:
+        return self.first("title")
+
+    def title_selector(self) -> str | None:
+        for el in self.select(self.profile.title_selector):
+            return _el_text(el) or None  # the first match, even when empty
+        return None
+
+    def _titled(self, candidate: str | None) -> str | None:
+        if candidate and tidy(candidate):
+            return strip_site_suffix(htmllib.unescape(candidate), self.site_names) or None
+        return None
+
+    def title_jsonld(self) -> str | None:
+        return self._titled(
+            _text_value(self.ld.get("headline")) or _text_value(self.ld.get("name"))
+        )
+
+    def title_meta(self) -> str | None:
+        return self._titled(self.meta.first("og:title", "twitter:title"))
+
+    def title_heading(self) -> str | None:
+        return self._titled(self.selected_text("article h1, h1"))
+
+    def title_document(self) -> str | None:
+        return self._titled(self.doc.findtext(".//title"))
+
+    def subtitle(self) -> str | None:
+        return self.first("subtitle")
+
+    def subtitle_selector(self) -> str | None:
+        return next((_el_text(el) for el in self.select(self.profile.subtitle_selector)), None)
+
+    # --- authors
+
+    def authors(self) -> list[str]:
+        return self.first("authors") or []
+
+    def authors_selector(self) -> list[str]:
+        return _clean_names(_el_text(el) for el in self.select(self.profile.author_selector))
+
+    def authors_jsonld(self) -> list[str]:
+        return _clean_names(_names(self.ld.get("author"), self.data))
+
+    def authors_meta(self) -> list[str]:
+        value = self.meta.first("author", "article:author", "parsely-author", "sailthru.author")
+        if not value or _is_url(value):
+            return []
+        return _clean_names(
+            re.split(r"\s*[,،]\s*|\s+و\s*(?=\S)", value) if "،" in value else [value]
+        )
+
+    def authors_theme(self) -> list[str]:
+        for selector in _AUTHOR_SELECTORS:
+            found = _clean_names(_el_text(el) for el in select(self.doc, selector))
+            if found:
+                return found
+        return []
+
+    # --- dates
+
+    def published_at(self) -> datetime | None:
+        return self.date("published")
+
+    def modified_at(self) -> datetime | None:
+        return self.date("modified")
+
+    def date(self, name: str) -> datetime | None:
+        """The ``published``/``modified`` date: the first source's, unless it is a date
+        without a time of day and a later source gives a full time on the same day."""
+        day_only: WrittenDate | None = None
+        for source in getattr(self, f"{name}_sources"):
+            found = getattr(self, f"{name}_{source}")()
+            if not found:
+                continue
+            if found.has_time and (
+                day_only is None
+                or found.value.astimezone(day_only.value.tzinfo).date() == day_only.value.date()
+            ):
+                return found.value
+            if not found.has_time and day_only is None:
+                day_only = found
+        return day_only.value if day_only else None
+
+    def _element_date(self, selector: str | None) -> WrittenDate | None:
+        for el in self.select(selector):
+            found = _el_date(el, self.tz, self.fetched_at)
+            if found:
+                return found
+        return None
+
+    def _value_date(self, *values: str | None) -> WrittenDate | None:
+        for value in values:
+            found = read_date(value, self.tz, self.fetched_at) if value else None
+            if found:
+                return found
+        return None
+
+    def published_selector(self) -> WrittenDate | None:
+        return self._element_date(self.profile.published_selector)
+
+    def published_jsonld(self) -> WrittenDate | None:
+        return self._value_date(_text_value(self.ld.get("datePublished")))
+
+    def published_meta(self) -> WrittenDate | None:
+        return self._value_date(
+            self.meta.first(
+                "article:published_time",
+                "datepublished",
+                "og:published_time",
+                "pubdate",
+                "publishdate",
+                "publish-date",
+                "dc.date.issued",
+                "date",
+            )
+        )
+
+    def published_theme(self) -> WrittenDate | None:
+        return self._element_date(self.published_css)
+
+    def published_line(self) -> WrittenDate | None:
+        """Last resort: a date line after the headline ("تم نشره الجمعة 24 نيسان / أبريل
+        2020"); before the headline, dates are usually today's date in the site header.
+        Not read when the site declares where its date is."""
+        if self.profile.published_selector:
+            return None
+        heading = next(iter(self.doc.iter("h1")), None)
+        if heading is None:
+            return None
+        order = {el: i for i, el in enumerate(self.doc.iter())}
+        start = order.get(heading, 0)
+        after = [el for el in select(self.doc, _DATE_LINE_SELECTOR) if order.get(el, -1) > start]
+        for el in after[:10]:
+            text = _el_text(el)
+            if len(text) <= 80:
+                found = read_date(text, self.tz, self.fetched_at)
+                if found:
+                    return found
+        return None
+
+    def modified_selector(self) -> WrittenDate | None:
+        return self._element_date(self.profile.modified_selector)
+
+    def modified_jsonld(self) -> WrittenDate | None:
+        return self._value_date(_text_value(self.ld.get("dateModified")))
+
+    def modified_meta(self) -> WrittenDate | None:
+        return self._value_date(
+            self.meta.first(
+                "article:modified_time", "datemodified", "og:updated_time", "last-modified"
+            )
+        )
+
+    def modified_theme(self) -> WrittenDate | None:
+        return self._element_date(self.modified_css)
+
+    # --- section and tags
+
+    def section(self) -> str | None:
+        return self.first("section")
+
+    def section_selector(self) -> str | None:
+        return self.selected_text(self.profile.section_selector)
+
+    def section_jsonld(self) -> str | None:
+        return _text_value(self.ld.get("articleSection"))
+
+    def section_meta(self) -> str | None:
+        return _text_value(self.meta.first("article:section"))
+
+    def tags(self) -> list[str]:
+        return self.first("tags") or []
+
+    def tags_selector(self) -> list[str]:
+        return _unique(_el_text(el) for el in self.select(self.profile.tags_selector))
+
+    def tags_jsonld(self) -> list[str]:
+        return _unique(_split_keywords(self.ld.get("keywords")))
+
+    def tags_meta(self) -> list[str]:
+        return _unique(self.meta.all("article:tag"))
+
+    # --- image
+
+    def image(self) -> str | None:
+        return self.first("image")
+
+    def image_selector(self) -> str | None:
+        for el in self.select(self.profile.image_selector):
+            return el.get("src") or el.get("content") or el.get("href")
+        return None
+
+    def image_jsonld(self) -> str | None:
+        return _first_url(self.ld.get("image"), self.data) or _first_url(
+            self.ld.get("thumbnailUrl"), self.data
+        )
+
+    def image_meta(self) -> str | None:
+        return self.meta.first("og:image", "og:image:url", "og:image:secure_url", "twitter:image")
+
+    def image_content(self) -> str | None:
+        content = self._content
+        if content is None:
+            return None
+        return next((img.get("src") for img in content.iter("img") if img.get("src")), None)
+
+    # --- body
+
+    def content(self) -> lxml.html.HtmlElement | None:
+        """The first body selector's largest match with enough text; else the first with any."""
+        fallback = None
+        for selector in self.profile.body_selectors:
+            matches = select(self.doc, selector)
+            if not matches:
+                continue
+            best = max(matches, key=lambda el: len(el.text_content()))
+            size = len(tidy(best.text_content()))
+            if size >= min(self.profile.min_body_chars, 40):
+                return best
+            if size and fallback is None:
+                fallback = best
+        return fallback
+
+    def body(self) -> tuple[CleanBody, str]:
+        """The body and the extractor that found it. The body rule, for every outlet: the
+        article as published, its opening dateline or credit line included ("دمشق-سانا",
+        "عنب بلدي – خاص"); an author box outside the content is not body. So only the
+        profile's junk goes, never a line for naming the outlet (no site names given to
+        ``clean_body`` for that)."""
+        extractor = self.extractor()
+        self._content = content = self.content()
+        title = self._title
+        body = (
+            clean_body(content, self.base, self.profile, title=title)
+            if content is not None
+            else None
+        )
+        if (
+            body is None or len(body.text) < self.profile.min_body_chars
+        ) and self.profile.use_generic_fallback:
+            generic = _generic_body(self.text, self.url, self.profile, title)
+            if generic is not None and len(generic.text) > len(body.text if body else ""):
+                body, extractor = generic, f"{extractor}+trafilatura"
+        text = body.text if body is not None else ""
+        share = _link_density(body) if body is not None and self.data.article is None else 0.0
+        problem = body_problem(text, min_chars=self.profile.min_body_chars, link_share=share)
+        if problem:
+            raise NotAnArticle(*problem)
+        assert body is not None
+        return body, extractor
+
+    # --- language
+
+    def language(self, body_text: str) -> str:
+        """The declared language (``<html lang>``, JSON-LD ``inLanguage``, ``og:locale``,
+        else the profile's), unless the title and body are written in another script
+        (an English article inside the Arabic edition is ``en``)."""
+        declared = self.profile.language
+        for c in (
+            self.doc.get("lang"),
+            self.doc.get("xml:lang"),
+            _text_value(self.ld.get("inLanguage")) if self.ld else None,
+            self.meta.first("og:locale", "content-language", "language"),
+        ):
+            if c and re.match(r"^[a-zA-Z]{2,3}\b", c.strip()):
+                declared = re.split(r"[-_]", c.strip())[0].lower()
+                break
+        return script_language(f"{self._title}\n{body_text}", declared)
+
+    # --- URLs and identity
+
+    def canonical_url(self) -> str:
+        canonical = _absolute(_link(self.doc, "canonical"), self.base)
+        if (
+            canonical
+            and urlsplit(canonical).path.strip("/") == ""
+            and urlsplit(self.url).path.strip("/")
+        ):
+            canonical = None  # a canonical pointing at the home page is a theme bug
+        return canonical or _absolute(self.meta.first("og:url"), self.base) or self.url
+
+    def shortlink(self) -> str | None:
+        return _absolute(_link(self.doc, "shortlink"), self.base)
+
+    def other_urls(self, canonical: str) -> list[str]:
+        """Other URLs naming this article: the one fetched, shortlink, AMP, ``og:url``."""
+        urls: list[str] = []
+        for u in (
+            self.url,
+            self.shortlink(),
+            _absolute(_link(self.doc, "amphtml"), self.base),
+            _absolute(self.meta.first("og:url"), self.base),
+        ):
+            if u and u != canonical and u not in urls:
+                urls.append(u)
+        return urls
+
+    def external_id(self) -> str | None:
+        return self.first("external_id")
+
+    def external_id_pattern(self) -> str | None:
+        """The profile's ``external_id_pattern`` on the canonical URL, then the fetched one."""
+        if not self.profile.external_id_pattern:
+            return None
+        for candidate in (self.canonical_url(), self.url):
+            m = re.search(self.profile.external_id_pattern, candidate)
+            if m:
+                return m.group(1)
+        return None
 
 
-# --- the extractor ------------------------------------------------------------------
+class WordPressPage(ArticlePage):
+    """A WordPress article page: the generic sources plus what every WordPress theme prints
+    (``h1.entry-title``, ``time.entry-date.published``, ``rel=category``/``rel=tag`` links,
+    the ``wp-post-image`` featured image, the post id in ``?p=``, ``postid-N``,
+    ``article#post-N``)."""
+
+    platform = "wordpress"
+    version = 1
+
+    title_sources = ("selector", "jsonld", "wordpress", "meta", "heading", "document")
+    section_sources = ("selector", "jsonld", "meta", "wordpress")
+    tags_sources = ("selector", "jsonld", "meta", "wordpress")
+    image_sources = ("selector", "jsonld", "meta", "wordpress", "content")
+    external_id_sources = ("wordpress", "pattern")
+    published_css = (
+        "time.entry-date.published[datetime], time.published[datetime], "
+        + ArticlePage.published_css
+    )
+    modified_css = "time.updated[datetime], " + ArticlePage.modified_css
+
+    def title_wordpress(self) -> str | None:
+        return self._titled(self.selected_text("h1.entry-title, h1.post-title, .entry-title h1"))
+
+    def section_wordpress(self) -> str | None:
+        cats = self.doc.xpath(
+            "//a[contains(concat(' ', normalize-space(@rel), ' '), ' category ')]"
+        )
+        return next((_el_text(a) for a in cats if _el_text(a)), None)
+
+    def tags_wordpress(self) -> list[str]:
+        links = self.doc.xpath(
+            "//a[contains(concat(' ', normalize-space(@rel), ' '), ' tag ')"
+            " and not(contains(@rel, 'category'))"
+            " and not(ancestor::aside) and not(ancestor::*[contains(@class,'widget')])"
+            " and not(ancestor::*[contains(@class,'tagcloud')])]"
+        )
+        return _unique(_el_text(a) for a in links)
+
+    def image_wordpress(self) -> str | None:
+        return next((img.get("src") for img in select(self.doc, "img.wp-post-image[src]")), None)
+
+    def external_id_wordpress(self) -> str | None:
+        for candidate in (self.shortlink(), self.url):
+            if candidate:
+                p = parse_qs(urlsplit(candidate).query).get("p")
+                if p and p[0].isdigit():
+                    return p[0]
+        body = self.doc.find("body")
+        for cls in (body.get("class") or "").split() if body is not None else []:
+            m = re.fullmatch(r"postid-(\d+)", cls)
+            if m:
+                return m.group(1)
+        for el in self.doc.xpath("//article[starts-with(@id,'post-')]")[:1]:
+            m = re.fullmatch(r"post-(\d+)", el.get("id"))
+            if m:
+                return m.group(1)
+        return None
 
 
-def _find_content(
-    doc: lxml.html.HtmlElement, profile: ExtractionProfile
-) -> lxml.html.HtmlElement | None:
-    """The first selector's largest match with enough text; else the first with any text."""
-    fallback = None
-    for selector in profile.body_selectors:
-        matches = select(doc, selector)
-        if not matches:
-            continue
-        best = max(matches, key=lambda el: len(el.text_content()))
-        size = len(tidy(best.text_content()))
-        if size >= min(profile.min_body_chars, 40):
-            return best
-        if size and fallback is None:
-            fallback = best
-    return fallback
+# A page no site declares is read as WordPress's: most outlets run it, and its sources
+# only add to the generic ones.
+DEFAULT_PAGE = WordPressPage
 
 
-def _generic_body(
-    text: str, url: str, profile: ExtractionProfile, title: str, site_names: list[str]
-) -> CleanBody | None:
+def _generic_body(text: str, url: str, profile: ExtractionProfile, title: str) -> CleanBody | None:
     import trafilatura  # only when selectors fail: it is the slow path
 
     tree = parse_html(text)  # its own copy: trafilatura edits the tree it is given
@@ -605,62 +1008,20 @@ def _generic_body(
         return None
     for h in body.findall("h1"):  # trafilatura repeats the title as the first heading
         h.drop_tree()
-    return clean_body(body, url, profile, title=title, site_names=site_names)
-
-
-def _base_url(doc: lxml.html.HtmlElement, url: str) -> str:
-    for el in doc.iter("base"):
-        if el.get("href"):
-            return urljoin(url, el.get("href").strip())
-    return url
-
-
-def _absolute(href: str | None, base: str) -> str | None:
-    if not href or not href.strip():
-        return None
-    absolute = urljoin(base, href.strip())
-    return absolute if urlsplit(absolute).scheme in ("http", "https") else None
-
-
-def _external_id(
-    doc: lxml.html.HtmlElement,
-    url: str,
-    canonical: str,
-    shortlink: str | None,
-    profile: ExtractionProfile,
-) -> str | None:
-    for candidate in (shortlink, url):
-        if candidate:
-            p = parse_qs(urlsplit(candidate).query).get("p")
-            if p and p[0].isdigit():
-                return p[0]
-    body = doc.find("body")
-    for cls in (body.get("class") or "").split() if body is not None else []:
-        m = re.fullmatch(r"postid-(\d+)", cls)
-        if m:
-            return m.group(1)
-    for el in doc.xpath("//article[starts-with(@id,'post-')]")[:1]:
-        m = re.fullmatch(r"post-(\d+)", el.get("id"))
-        if m:
-            return m.group(1)
-    if profile.external_id_pattern:
-        for candidate in (canonical, url):
-            m = re.search(profile.external_id_pattern, candidate)
-            if m:
-                return m.group(1)
-    return None
+    return clean_body(body, url, profile, title=title)
 
 
 def extract_article(
     html: str | bytes,
     url: str,
     fetched_at: datetime,
-    profile: ExtractionProfile = DEFAULT_PROFILE,
+    page: type[ArticlePage] = DEFAULT_PAGE,
     *,
     encoding: str | None = None,
     content_type: str | None = None,
 ) -> ExtractedArticle:
-    """The article on a page; raises ``NotAnArticle`` when there is none.
+    """The article on a page, read by the site's ``page`` class; raises ``NotAnArticle``
+    when there is none.
 
     ``html`` as received (``decode_html`` decodes it with ``encoding``, an override, and
     the HTTP ``content_type``) or already text. NUL and lone surrogates are taken out
@@ -668,228 +1029,11 @@ def extract_article(
     if len(html) > MAX_PAGE_BYTES:
         raise NotAnArticle("too_large", f"{len(html)} bytes, at most {MAX_PAGE_BYTES}")
     try:
-        return _extract_article(html, url, fetched_at, profile, encoding, content_type)
+        repairs: Counter[str] = Counter()
+        text = storable(decode_html(html, encoding, content_type), repairs)
+        return page(text, url, fetched_at, repairs).article()
     except (TooDeep, RecursionError) as exc:  # libxml2's hard limit, or Python's in the walks
         raise NotAnArticle("too_deep", "nested deeper than the extractor reads") from exc
-
-
-def _extract_article(
-    html: str | bytes,
-    url: str,
-    fetched_at: datetime,
-    profile: ExtractionProfile,
-    encoding: str | None,
-    content_type: str | None,
-) -> ExtractedArticle:
-    repairs: Counter[str] = Counter()
-    text = storable(decode_html(html, encoding, content_type), repairs)
-    doc = parse_html(text)
-    if doc is None:
-        raise NotAnArticle("empty_page")
-    base = _base_url(doc, url)  # links are made absolute only where they are kept
-    meta = _Meta(doc)
-    data = _structured(doc, repairs)
-    art = data.article or {}
-    tz = profile.timezone
-    _check_not_article(doc, text, url, meta, data)
-
-    # Title
-    site_name = meta.first("og:site_name", "application-name")
-    site_names = [*profile.site_names, *([site_name] if site_name else [])]
-    title = None
-    for el in _select(doc, profile.title_selector):
-        title = _el_text(el) or None
-        break
-    if not title:
-        for candidate in (
-            _text_value(art.get("headline")) or _text_value(art.get("name")),
-            next(
-                (
-                    _el_text(h)
-                    for h in select(doc, "h1.entry-title, h1.post-title, .entry-title h1")
-                ),
-                None,
-            ),
-            meta.first("og:title", "twitter:title"),
-            next((_el_text(h) for h in select(doc, "article h1, h1")), None),
-            doc.findtext(".//title"),
-        ):
-            if candidate and tidy(candidate):
-                title = strip_site_suffix(htmllib.unescape(candidate), site_names)
-                break
-    if not title:
-        raise NotAnArticle("no_title")
-
-    subtitle = next((_el_text(el) for el in _select(doc, profile.subtitle_selector)), None) or None
-
-    # Authors
-    authors = _clean_names(_el_text(el) for el in _select(doc, profile.author_selector))
-    if not authors:
-        authors = _clean_names(_names(art.get("author"), data))
-    if not authors:
-        value = meta.first("author", "article:author", "parsely-author", "sailthru.author")
-        if value and not _is_url(value):
-            authors = _clean_names(
-                re.split(r"\s*[,،]\s*|\s+و\s*(?=\S)", value) if "،" in value else [value]
-            )
-    if not authors:
-        for selector in _AUTHOR_SELECTORS:
-            found = _clean_names(_el_text(el) for el in select(doc, selector))
-            if found:
-                authors = found
-                break
-
-    # Dates
-    def declared_date(
-        selector: str | None, ld_key: str, metas: tuple[str, ...], css: str
-    ) -> datetime | None:
-        for el in _select(doc, selector):
-            got = _el_date(el, tz, fetched_at)
-            if got:
-                return got
-        for value in (_text_value(art.get(ld_key)), meta.first(*metas)):
-            got = parse_arabic_datetime(value, tz, fetched_at) if value else None
-            if got:
-                return got
-        for el in select(doc, css):
-            got = _el_date(el, tz, fetched_at)
-            if got:
-                return got
-        return None
-
-    def visible_date() -> datetime | None:
-        # Last resort: a date line after the headline ("تم نشره الجمعة 24 نيسان / أبريل 2020");
-        # before the headline, dates are usually today's date in the site header.
-        heading = next(iter(doc.iter("h1")), None)
-        if heading is None:
-            return None
-        order = {el: i for i, el in enumerate(doc.iter())}
-        start = order.get(heading, 0)
-        candidates = [el for el in select(doc, _DATE_LINE_SELECTOR) if order.get(el, -1) > start]
-        for el in candidates[:10]:
-            text = _el_text(el)
-            if len(text) <= 80:
-                got = parse_arabic_datetime(text, tz, fetched_at)
-                if got:
-                    return got
-        return None
-
-    published_at = declared_date(
-        profile.published_selector,
-        "datePublished",
-        (
-            "article:published_time",
-            "datepublished",
-            "og:published_time",
-            "pubdate",
-            "publishdate",
-            "publish-date",
-            "dc.date.issued",
-            "date",
-        ),
-        "time.entry-date.published[datetime], time.published[datetime], article time[datetime], time[itemprop=datePublished]",
-    )
-    if published_at is None and not profile.published_selector:
-        published_at = visible_date()
-    modified_at = declared_date(
-        profile.modified_selector,
-        "dateModified",
-        ("article:modified_time", "datemodified", "og:updated_time", "last-modified"),
-        "time.updated[datetime], time[itemprop=dateModified]",
-    )
-
-    # Section and tags
-    section = next(
-        (_el_text(el) for el in _select(doc, profile.section_selector) if _el_text(el)), None
-    )
-    if not section:
-        section = _text_value(art.get("articleSection")) or _text_value(
-            meta.first("article:section")
-        )
-    if not section:
-        cats = doc.xpath("//a[contains(concat(' ', normalize-space(@rel), ' '), ' category ')]")
-        section = next((_el_text(a) for a in cats if _el_text(a)), None)
-
-    tags = _unique(_el_text(el) for el in _select(doc, profile.tags_selector))
-    if not tags:
-        tags = _unique(_split_keywords(art.get("keywords")))
-    if not tags:
-        tags = _unique(meta.all("article:tag"))
-    if not tags:
-        tag_links = doc.xpath(
-            "//a[contains(concat(' ', normalize-space(@rel), ' '), ' tag ')"
-            " and not(contains(@rel, 'category'))"
-            " and not(ancestor::aside) and not(ancestor::*[contains(@class,'widget')])"
-            " and not(ancestor::*[contains(@class,'tagcloud')])]"
-        )
-        tags = _unique(_el_text(a) for a in tag_links)
-
-    # URLs and identity
-    canonical = _absolute(_link(doc, "canonical"), base)
-    if canonical and urlsplit(canonical).path.strip("/") == "" and urlsplit(url).path.strip("/"):
-        canonical = None  # a canonical pointing at the home page is a theme bug
-    canonical = canonical or _absolute(meta.first("og:url"), base) or url
-    shortlink = _absolute(_link(doc, "shortlink"), base)
-    amp = _absolute(_link(doc, "amphtml"), base)
-    urls = []
-    for u in (url, shortlink, amp, _absolute(meta.first("og:url"), base)):
-        if u and u != canonical and u not in urls:
-            urls.append(u)
-    external_id = _external_id(doc, url, canonical, shortlink, profile)
-
-    # Body
-    extractor = EXTRACTOR
-    content = _find_content(doc, profile)
-    body = (
-        clean_body(content, base, profile, title=title, site_names=site_names)
-        if content is not None
-        else None
-    )
-    if (body is None or len(body.text) < profile.min_body_chars) and profile.use_generic_fallback:
-        generic = _generic_body(text, url, profile, title, site_names)
-        if generic is not None and len(generic.text) > len(body.text if body else ""):
-            body, extractor = generic, f"{EXTRACTOR}+trafilatura"
-    if body is None or not body.text:
-        raise NotAnArticle("empty_body")
-    if len(body.text) < profile.min_body_chars:
-        raise NotAnArticle("short_body", f"{len(body.text)} characters")
-    if data.article is None and _link_density(body) > 0.6:
-        raise NotAnArticle("listing", "content is mostly links")
-
-    # Image
-    image = None
-    for el in _select(doc, profile.image_selector):
-        image = el.get("src") or el.get("content") or el.get("href")
-        break
-    image = image or _first_url(art.get("image"), data) or _first_url(art.get("thumbnailUrl"), data)
-    image = image or meta.first("og:image", "og:image:url", "og:image:secure_url", "twitter:image")
-    if not image:  # WordPress marks the featured image in every theme
-        image = next((img.get("src") for img in select(doc, "img.wp-post-image[src]")), None)
-    if not image and content is not None:
-        image = next((img.get("src") for img in content.iter("img") if img.get("src")), None)
-
-    return ExtractedArticle(
-        url=url,
-        canonical_url=canonical,
-        fetched_at=fetched_at,
-        title=title,
-        body_text=body.text,
-        body_html=body.html or None,
-        subtitle=subtitle,
-        authors=authors,
-        published_at=published_at,
-        modified_at=modified_at,
-        section=section,
-        tags=tags,
-        image_url=_absolute(image, base),
-        language=_language(doc, meta, data, profile.language),
-        external_id=external_id,
-        urls=urls,
-        site_name=site_name,
-        extractor=extractor,
-        extractor_version=EXTRACTOR_VERSION,
-        text_repairs=dict(repairs),
-    )
 
 
 def _link_density(body: CleanBody) -> float:
@@ -902,7 +1046,9 @@ def _link_density(body: CleanBody) -> float:
 
 __all__ = [
     "EXTRACTOR",
-    "EXTRACTOR_VERSION",
+    "DEFAULT_PAGE",
+    "ArticlePage",
+    "WordPressPage",
     "FIELDS",
     "ExtractedArticle",
     "decode_html",

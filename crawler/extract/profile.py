@@ -1,11 +1,12 @@
-"""What a site declares about extracting its articles.
+"""What a site declares about extracting its articles, besides its page class.
 
-A spider sets ``extraction = ExtractionProfile(...)`` as a class attribute. The defaults
-fit a WordPress site: structured data (JSON-LD, OpenGraph, ``article:*`` meta) gives the
+A site's page class (``crawler.extract.page``) carries ``profile = ExtractionProfile(...)``
+(``WordPressPage.declare(site_names=...)`` fills it). The defaults fit a WordPress site: structured data (JSON-LD, OpenGraph, ``article:*`` meta) gives the
 fields, ``.entry-content`` and its usual variants give the body, and the common plugin
 junk inside the body (share buttons, related posts, captions, "اقرأ أيضاً" link paragraphs)
 is removed. A site adds to the defaults with the ``extra_*``/``byline_patterns`` fields and
-overrides a field with a selector only where structured data is wrong or missing.
+declares a field's selector only where structured data is wrong or missing (where the
+selector stands in the field's order is the page class's ``<field>_sources``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
+
+from crawler.extract.verdict import MIN_BODY_CHARS
 
 # Where WordPress themes and common CMSs put the article content, most specific first.
 DEFAULT_BODY_SELECTORS: tuple[str, ...] = (
@@ -171,10 +174,12 @@ class ExtractionProfile:
     extra_remove_selectors: tuple[str, ...] = ()
     extra_boilerplate: tuple[str, ...] = ()  # regexes matched at a paragraph's start
     extra_stop_patterns: tuple[str, ...] = ()
-    # Bylines and datelines removed only when they are a whole paragraph among the first two
-    # (e.g. r"\*?فرات\s*بوست\s*/.{0,30}").
+    # Lines inside the content that are not article text (an editor's signature), removed
+    # only when a whole paragraph among the first two. Never an opening dateline or credit
+    # line ("دمشق-سانا", "فرات بوست / خاص"): by the body rule those are the article's.
     byline_patterns: tuple[str, ...] = ()
-    # Optional overrides: when set, they win over structured data.
+    # Where a field is on the page, tried where the page class's <field>_sources puts
+    # "selector" (first by default; a date-only match gives way to a full time that day).
     title_selector: str | None = None
     subtitle_selector: str | None = None
     author_selector: str | None = None
@@ -185,9 +190,7 @@ class ExtractionProfile:
     image_selector: str | None = None
     # A regex with one group taking the site's article id from a URL (e.g. r"/archives/(\d+)").
     external_id_pattern: str | None = None
-    # Shorter is not an article. Low on purpose: a breaking-news post ("عاجل | ...") can be
-    # one sentence; error, challenge and listing pages are recognised by other means.
-    min_body_chars: int = 25
+    min_body_chars: int = MIN_BODY_CHARS  # shorter is not an article (crawler.extract.verdict)
     use_generic_fallback: bool = True  # trafilatura when no body selector finds text
 
     @property

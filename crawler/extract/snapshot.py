@@ -10,8 +10,8 @@ re-extract archived fetches (after an extractor upgrade, or to check one):
   under ``/wp-json/wp/v2/posts/ID`` before fetch records existed) the same way;
 * anything else is a page, through ``crawler.extract.page.extract_article``;
 
-all with the extraction profile given (the spider registry, ``crawler.spiders.profile_for``,
-knows which spider owns a URL; extraction knows no spiders). Raises ``NotAnArticle`` when
+all with the page class given (the spider registry, ``crawler.spiders.page_for``, knows
+which spider owns a URL; extraction knows no spiders). Raises ``NotAnArticle`` when
 the response holds no article.
 """
 
@@ -24,8 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from crawler.errors import NotAnArticle
-from crawler.extract.page import ExtractedArticle, extract_article
-from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
+from crawler.extract.page import DEFAULT_PAGE, ArticlePage, ExtractedArticle, extract_article
 from crawler.extract.wordpress import extract_rest_post
 
 _REST_POST_URL = re.compile(r"/wp-json/wp/v2/posts/\d+|[?&]rest_route=[^&]*/wp/v2/posts/\d+")
@@ -51,14 +50,14 @@ def extract_snapshot(
     body: bytes,
     url: str,
     fetched_at: datetime,
-    profile: ExtractionProfile = DEFAULT_PROFILE,
+    page: type[ArticlePage] = DEFAULT_PAGE,
     *,
     headers: Mapping[str, Any] | None = None,
     encoding: str | None = None,
     entry: str | None = None,
 ) -> ExtractedArticle:
     """The article in a stored response (``body`` as received, undecoded), extracted with
-    ``profile`` (its spider's ``extraction``). A page is decoded as the spider decoded it (``crawler.extract.page.decode_html``: the charset of
+    ``page`` (its spider's page class). A page is decoded as the spider decoded it (``crawler.extract.page.decode_html``: the charset of
     the ``Content-Type`` in ``headers``, ``<meta>``, detection), ``encoding`` overrides it; ``entry`` is the JSON
     pointer of the post in a REST list response. ``NotAnArticle`` when there is no article."""
     content_type = header(headers, "Content-Type")
@@ -69,7 +68,7 @@ def extract_snapshot(
             raise NotAnArticle("empty_page", f"no REST entry {entry}: {exc}") from exc
         if not isinstance(post, dict) or "id" not in post:
             raise NotAnArticle("empty_page", f"no post at {entry}")
-        return extract_rest_post(post, fetched_at, profile)
+        return extract_rest_post(post, fetched_at, page)
     if is_rest_post(url, body, content_type):
         try:
             post = json.loads(body)
@@ -77,9 +76,9 @@ def extract_snapshot(
             raise NotAnArticle("empty_page", f"broken JSON: {exc}") from exc
         if not isinstance(post, dict) or "id" not in post:
             raise NotAnArticle("empty_page", "JSON without a post")
-        return extract_rest_post(post, fetched_at, profile)
+        return extract_rest_post(post, fetched_at, page)
     return extract_article(
-        body, url, fetched_at, profile, encoding=encoding, content_type=content_type
+        body, url, fetched_at, page, encoding=encoding, content_type=content_type
     )
 
 
@@ -126,8 +125,8 @@ EVIDENCE_SQL = (
 )
 
 
-def reextract(row: Any, profile: ExtractionProfile = DEFAULT_PROFILE) -> ExtractedArticle:
-    """Re-extract a revision's evidence with ``profile``, as its spider did when it was
+def reextract(row: Any, page: type[ArticlePage] = DEFAULT_PAGE) -> ExtractedArticle:
+    """Re-extract a revision's evidence with ``page``, as its spider did when it was
     fetched: anything with ``url``, ``response_headers``, ``body``, ``compression``,
     ``fetched_at`` and ``fetch_entry`` (a row of ``EVIDENCE_SQL``). With the spider that
     owns the URL: ``crawler.spiders.reextract``."""
@@ -136,7 +135,7 @@ def reextract(row: Any, profile: ExtractionProfile = DEFAULT_PROFILE) -> Extract
         body,
         row.url,
         row.fetched_at,
-        profile,
+        page,
         headers=dict(row.response_headers or {}),
         entry=row.fetch_entry,
     )

@@ -21,11 +21,16 @@ from typing import Any
 from crawler.errors import NotAnArticle
 from crawler.extract.dates import parse_iso_datetime
 from crawler.extract.html import TooDeep, clean_body, parse_fragment
-from crawler.extract.page import EXTRACTOR_VERSION, ExtractedArticle
-from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
+from crawler.extract.language import script_language
+from crawler.extract.page import DEFAULT_PAGE, ArticlePage, ExtractedArticle
+from crawler.extract.profile import ExtractionProfile
 from crawler.extract.text import storable_json, tidy
+from crawler.extract.verdict import body_problem
 
 EXTRACTOR = "akhbar.wordpress-rest"
+# Bump when the output for the same post changes; the revision's extractor_version is
+# ``<this>/<the site's site_version>``.
+REST_VERSION = 3  # 3: credit lines are body; script language
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -106,15 +111,16 @@ def _image(post: dict[str, Any]) -> str | None:
 def extract_rest_post(
     post: dict[str, Any],
     fetched_at: datetime,
-    profile: ExtractionProfile = DEFAULT_PROFILE,
-    *,
-    site_names: tuple[str, ...] = (),
+    page: type[ArticlePage] = DEFAULT_PAGE,
 ) -> ExtractedArticle:
-    """The article in one REST post object; ``NotAnArticle`` for drafts, empty posts and
-    JSON that is not a post. NUL and lone surrogates in its strings (JSON escapes allow
-    both) are taken out first and counted in ``text_repairs``."""
+    """The article in one REST post object, cleaned with the site's ``page`` profile;
+    ``NotAnArticle`` for
+    drafts, empty posts and JSON that is not a post. NUL and lone surrogates in its
+    strings (JSON escapes allow both) are taken out first and counted in
+    ``text_repairs``."""
+    version = f"{REST_VERSION}/{page.site_version}"
     try:
-        return _extract_rest_post(post, fetched_at, profile, site_names)
+        return _extract_rest_post(post, fetched_at, page.profile, version)
     except (TooDeep, RecursionError) as exc:  # libxml2's hard limit, or Python's in the walks
         raise NotAnArticle("too_deep", "nested deeper than the extractor reads") from exc
 
@@ -123,7 +129,7 @@ def _extract_rest_post(
     post: dict[str, Any],
     fetched_at: datetime,
     profile: ExtractionProfile,
-    site_names: tuple[str, ...],
+    version: str,
 ) -> ExtractedArticle:
     if not isinstance(post, dict):
         raise NotAnArticle("malformed", f"a post is an object, not {type(post).__name__}")
@@ -148,12 +154,11 @@ def _extract_rest_post(
     if not rendered.strip():
         raise NotAnArticle("empty_body")
     root = parse_fragment(rendered)
-    names = (*profile.site_names, *site_names)
-    body = clean_body(root, link, profile, title=title, site_names=names)
-    if not body.text:
-        raise NotAnArticle("empty_body")
-    if len(body.text) < profile.min_body_chars:
-        raise NotAnArticle("short_body", f"{len(body.text)} characters")
+    # The body rule of crawler.extract.page.ArticlePage.body: credit lines are body.
+    body = clean_body(root, link, profile, title=title)
+    problem = body_problem(body.text, min_chars=profile.min_body_chars)
+    if problem:
+        raise NotAnArticle(*problem)
 
     yoast = _yoast(post)
     canonical = yoast.get("canonical") if isinstance(yoast.get("canonical"), str) else None
@@ -179,10 +184,10 @@ def _extract_rest_post(
         section=categories[0] if categories else None,
         tags=_terms(post, "post_tag"),
         image_url=_image(post),
-        language=profile.language,
+        language=script_language(f"{title}\n{body.text}", profile.language),
         external_id=str(post_id) if isinstance(post_id, int | str) else None,
         urls=urls,
         extractor=EXTRACTOR,
-        extractor_version=EXTRACTOR_VERSION,
+        extractor_version=version,
         text_repairs=dict(repairs),
     )

@@ -2,7 +2,8 @@
 
 A site is a declaration on this base (or on a platform subclass such as
 ``crawler.platforms.wordpress.WordPressSpider``): its name, outlet name, domains, base URL,
-extraction profile, language editions, and its discovery ``sources`` (crawler.discovery).
+page class (how its articles are read, ``crawler.extract.page``), language editions, and
+its discovery ``sources`` (crawler.discovery).
 
 One crawl:
 
@@ -46,13 +47,13 @@ from scrapy.http import Headers, Response
 from twisted.python.failure import Failure
 
 from crawler.arguments import SpiderArgument, check_arguments, parse_flag
-from crawler.discovery.decision import Candidate, KnownIndex, Plan, utcnow
+from crawler.discovery.decision import CHECKED_MARGIN, Candidate, KnownIndex, Plan, utcnow
 from crawler.discovery.editions import Edition, edition_of
 from crawler.discovery.run import Discovery
 from crawler.discovery.sitemap import Sitemaps
 from crawler.discovery.sources import Source, Walk, redirect_loop
 from crawler.errors import NotAnArticle
-from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
+from crawler.extract.page import ArticlePage
 from crawler.extract.urls import same_site
 from crawler.items import ArticleGone, ArticleItem, ArticleSeen, Fetch, KnownArticle, SiteInfo
 from crawler.middlewares import RECEIVED_HEADERS_META
@@ -170,7 +171,7 @@ class NewsSpider(scrapy.Spider):
     outlet_name: ClassVar[str] = ""  # the outlet's own (Arabic) name
     base_url: ClassVar[str] = ""  # home page, e.g. "https://euphratespost.net/"
     site_info: ClassVar[SiteInfo]  # derived from the above unless declared
-    extraction: ClassVar[ExtractionProfile] = DEFAULT_PROFILE
+    page: ClassVar[type[ArticlePage]] = ArticlePage  # how its articles are read
     # Where articles are listed, in order (crawler.discovery): feeds lend URLs first, then
     # the first of the others that lists anything (REST, sitemaps, HTML listings).
     sources: ClassVar[tuple[Source, ...]] = (Sitemaps(),)
@@ -225,7 +226,7 @@ class NewsSpider(scrapy.Spider):
         self.since = (
             None
             if self.since_recent
-            else parse_since(values.get("since"), self.extraction.timezone)
+            else parse_since(values.get("since"), self.page.profile.timezone)
         )
         # -a refetch=1: fetch every listed article even when its lastmod is unchanged
         # (after an extractor upgrade); deletion checks still run.
@@ -262,7 +263,7 @@ class NewsSpider(scrapy.Spider):
 
     def external_id_from_url(self, url: str) -> str | None:
         """The site's article id when a URL carries it (the profile's declared pattern)."""
-        pattern = self.extraction.external_id_pattern
+        pattern = self.page.profile.external_id_pattern
         if pattern:
             match = re.search(pattern, url)
             if match:
@@ -396,7 +397,11 @@ class NewsSpider(scrapy.Spider):
     ) -> scrapy.Request:
         headers = {}
         if known is not None and not confirm and known.removed_at is None and not self.refetch:
-            headers["If-Modified-Since"] = http_date(known.last_checked_at)
+            # The stored page's own Last-Modified (RFC 9110 13.1.3): our check's time would
+            # miss for good an edit made in the same second, or behind a slow site clock.
+            headers["If-Modified-Since"] = known.last_modified or http_date(
+                known.last_checked_at - CHECKED_MARGIN
+            )
             if known.etag:
                 headers["If-None-Match"] = known.etag
         return scrapy.Request(
@@ -501,7 +506,7 @@ class NewsSpider(scrapy.Spider):
         outcome: ArticleItem | BaseException
         try:
             extracted = await self.extract_pool.run(
-                type(self).extract_html, *self._page(response, fetched_at)
+                type(self).extract_html, *self._page_arguments(response, fetched_at)
             )
             outcome = self.item_of(extracted, response, fetched_at)
         except BrokenPool:
@@ -571,7 +576,7 @@ class NewsSpider(scrapy.Spider):
     def set_edition_language(self, item: ArticleItem, language: str) -> None:
         """An article of a declared edition is in that edition's language, unless its
         extraction found a language of its own (not the profile's default)."""
-        if item.language == self.extraction.language:
+        if item.language == self.page.profile.language:
             item.language = language
 
     @classmethod
@@ -582,10 +587,12 @@ class NewsSpider(scrapy.Spider):
         runs (``crawler.extract.workers``), so it takes only what pickles."""
         from crawler.extract.page import extract_article
 
-        return extract_article(body, url, fetched_at, cls.extraction, content_type=content_type)
+        return extract_article(body, url, fetched_at, cls.page, content_type=content_type)
 
     @staticmethod
-    def _page(response: Response, fetched_at: datetime) -> tuple[bytes, str, datetime, str | None]:
+    def _page_arguments(
+        response: Response, fetched_at: datetime
+    ) -> tuple[bytes, str, datetime, str | None]:
         """``extract_html``'s arguments for a response."""
         # Decoded by extraction from the bytes and headers, as re-extraction of the stored
         # fetch does (Scrapy's own guess at an undeclared encoding is often wrong).
@@ -604,7 +611,7 @@ class NewsSpider(scrapy.Spider):
 
     def extract_page(self, response: Response, fetched_at: datetime) -> ArticleItem:
         """The article on a fetched page (raises ``NotAnArticle``)."""
-        extracted = self.extract_html(*self._page(response, fetched_at))
+        extracted = self.extract_html(*self._page_arguments(response, fetched_at))
         return self.item_of(extracted, response, fetched_at)
 
     def is_soft_404(self, response: Response, reason: str) -> bool:

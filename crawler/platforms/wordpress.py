@@ -18,6 +18,7 @@ from crawler.discovery.feed import Feed
 from crawler.discovery.rest import WordPressRest, parse_gmt, wordpress_post_id
 from crawler.discovery.sitemap import WORDPRESS_SKIP, WORDPRESS_WELL_KNOWN, Sitemaps
 from crawler.discovery.sources import Source
+from crawler.extract.page import ArticlePage, WordPressPage
 from crawler.items import ArticleItem, Fetch
 from crawler.platforms.news import NewsSpider
 
@@ -34,6 +35,7 @@ WORDPRESS_SOURCES: tuple[Source, ...] = (
 class WordPressSpider(NewsSpider):
     """Base of WordPress outlets: declare name, outlet_name, allowed_domains, base_url..."""
 
+    page: ClassVar[type[ArticlePage]] = WordPressPage
     sources: ClassVar[tuple[Source, ...]] = WORDPRESS_SOURCES
 
     def external_id_from_url(self, url: str) -> str | None:
@@ -43,5 +45,5 @@ class WordPressSpider(NewsSpider):
         """One REST entry as an ``ArticleItem`` (raises ``NotAnArticle``)."""
         from crawler.extract.wordpress import extract_rest_post
 
-        extracted = extract_rest_post(post, fetch.fetched_at, self.extraction)
+        extracted = extract_rest_post(post, fetch.fetched_at, self.page)
         return extracted.to_item(self.name, fetch=fetch, fetch_entry=entry)

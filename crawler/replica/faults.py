@@ -5,6 +5,7 @@ Kinds and their parameters:
 =========== ====================================================================================
 ``503``     503 with ``Retry-After`` (``retry_after``, seconds, default 1)
 ``429``     429 with ``Retry-After`` (``retry_after``, default 1)
+``404``     a plain 404 Not Found page
 ``slow``    the normal answer after ``delay`` seconds (default 2)
 ``reset``   the connection is reset (TCP RST) after part of the status line
 ``truncate`` the normal answer with its full ``Content-Length`` but only ``fraction`` (0.5) sent
@@ -62,6 +63,7 @@ KINDS = (
         {
             "503",
             "429",
+            "404",
             "slow",
             "reset",
             "truncate",
@@ -154,9 +156,11 @@ class Faults:
 
 def error_response(fault: Fault) -> Response:
     """The answer for faults that replace the site's answer entirely."""
-    if fault.kind in ("503", "429"):
+    if fault.kind in ("503", "429", "404"):
         status = int(fault.kind)
-        reason = "Service Temporarily Unavailable" if status == 503 else "Too Many Requests"
+        reason = {503: "Service Temporarily Unavailable", 429: "Too Many Requests"}.get(
+            status, "Not Found"
+        )
         body = ERROR_HTML.format(status=status, reason=reason).encode()
         headers = [
             ("Content-Type", "text/html"),

@@ -320,7 +320,7 @@ class Replica:
             return False
         if kind == "slow":
             await asyncio.sleep(float(fault.params.get("delay", 2.0)))
-        if kind in ("503", "429", "challenge", "empty"):
+        if kind in ("503", "429", "404", "challenge", "empty"):
             response = error_response(fault)
         elif kind in HOSTILE_ANSWERS:
             response = hostile_response(fault, req.url)

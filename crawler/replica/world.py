@@ -33,9 +33,11 @@ def _parse_gmt(value: str) -> datetime:
 class Article:
     """One WordPress post as the replica serves it.
 
-    ``paragraphs`` is the article body exactly as an ideal extractor returns it. ``byline`` and
-    ``inline`` (read-also links, captioned images, related-link blocks, each placed after a
-    paragraph index) are the junk the site puts inside the content.
+    ``paragraphs`` is the article text; ``byline`` the credit line the content opens with
+    ("فرات بوست / أخبار"), which is body by the body rule (``body_text`` is the body exactly as
+    an ideal extractor returns it). ``inline`` (read-also links, captioned images,
+    related-link blocks, each placed after a paragraph index) is the junk the site puts
+    inside the content.
     """
 
     id: int
@@ -54,6 +56,11 @@ class Article:
     gone_status: int = 404  # for DELETED
     soft_mode: str = "home_redirect"  # for SOFT_DELETED
     old_slugs: list[str] = field(default_factory=list)
+
+    @property
+    def body_text(self) -> str:
+        """The body as published: the credit line, then the paragraphs."""
+        return "\n\n".join([*([self.byline] if self.byline else []), *self.paragraphs])
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Article:

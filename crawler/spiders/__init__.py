@@ -2,7 +2,7 @@
 
 The one spider registry: ``spider_classes()`` lists them without Scrapy's settings
 machinery, for tools that need the declarations themselves (the scheduler reads
-``schedule``; the CLI the site info; re-extraction each site's ``extraction`` profile, which
+``schedule``; the CLI the site info; re-extraction each site's ``page`` class, which
 extraction itself takes as an argument and never looks up).
 """
 
@@ -15,8 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from crawler.extract import snapshot
-from crawler.extract.page import ExtractedArticle
-from crawler.extract.profile import DEFAULT_PROFILE, ExtractionProfile
+from crawler.extract.page import DEFAULT_PAGE, ArticlePage, ExtractedArticle
 from crawler.extract.urls import same_site
 from crawler.platforms.news import NewsSpider
 
@@ -75,33 +74,25 @@ def schedules() -> dict[str, str]:
     return {name: cls.schedule for name, cls in spider_classes().items() if cls.schedule}
 
 
-def spider_profiles() -> dict[str, tuple[ExtractionProfile, tuple[str, ...]]]:
-    """``{spider name: (its extraction profile, its allowed_domains)}`` for every spider."""
-    return {
-        name: (cls.extraction, tuple(cls.allowed_domains or ()))
-        for name, cls in spider_classes().items()
-    }
-
-
-def profile_for(
+def page_for(
     url: str | None = None, site: str | None = None
-) -> tuple[str | None, ExtractionProfile]:
-    """The spider name and profile for ``site`` (a spider name) or else ``url``'s host;
-    ``(None, DEFAULT_PROFILE)`` when no spider matches; ``KeyError`` for an unknown name."""
-    spiders = spider_profiles()
+) -> tuple[str | None, type[ArticlePage]]:
+    """The spider name and page class for ``site`` (a spider name) or else ``url``'s host;
+    ``(None, DEFAULT_PAGE)`` when no spider matches; ``KeyError`` for an unknown name."""
+    spiders = spider_classes()
     if site:
         if site in spiders:
-            return site, spiders[site][0]
-        raise KeyError(f"no spider named {site!r} declares an extraction profile")
+            return site, spiders[site].page
+        raise KeyError(f"no spider named {site!r}")
     if url:
-        for name, (profile, domains) in spiders.items():
-            if domains and same_site(url, domains):
-                return name, profile
-    return None, DEFAULT_PROFILE
+        for name, cls in spiders.items():
+            if cls.allowed_domains and same_site(url, cls.allowed_domains):
+                return name, cls.page
+    return None, DEFAULT_PAGE
 
 
 def reextract(row: Any, site: str | None = None) -> tuple[str | None, ExtractedArticle]:
     """``(spider name, article)``: a revision's evidence (``snapshot.EVIDENCE_SQL``)
-    re-extracted with the profile of the spider that owns its URL (or the one named)."""
-    name, profile = profile_for(row.url, site)
-    return name, snapshot.reextract(row, profile)
+    re-extracted with the page class of the spider that owns its URL (or the one named)."""
+    name, page = page_for(row.url, site)
+    return name, snapshot.reextract(row, page)

@@ -1,12 +1,13 @@
 """Furat Post (فرات بوست), euphratespost.net: Deir ez-Zor, Raqqa and Hasakah. WordPress.
 
-Body paragraphs start with a byline ("فرات بوست / أخبار", "*فرات بوست/ خاص") and carry
-"مواد ذات صلة:" link blocks; the page ends with a view counter, "0 تعليق" and
-"المقال التالي" (as seen in public material on the site). Former name: "شبكة ديرالزور تذبح بصمت".
+Body paragraphs start with a credit line ("فرات بوست / أخبار", "*فرات بوست/ خاص"), which is
+body by the body rule, and carry "مواد ذات صلة:" link blocks; the page ends with a view
+counter, "0 تعليق" and "المقال التالي" (as seen in public material on the site). Former
+name: "شبكة ديرالزور تذبح بصمت".
 """
 
 from crawler.discovery import Listing
-from crawler.extract.profile import ExtractionProfile
+from crawler.extract.page import WordPressPage
 from crawler.platforms.wordpress import WORDPRESS_SOURCES, WordPressSpider
 
 
@@ -15,9 +16,11 @@ class FuratPostSpider(WordPressSpider):
     outlet_name = "فرات بوست"
     allowed_domains = ["euphratespost.net"]
     base_url = "https://euphratespost.net/"
-    extraction = ExtractionProfile(
+    # site_version 1: the credit line is body (it was stripped by byline_patterns).
+    page = WordPressPage.declare(
+        name="FuratPostPage",
+        site_version=1,
         site_names=("فرات بوست", "الفرات بوست", "مؤسسة الفرات بوست", "Euphrates Post"),
-        byline_patterns=(r"\*?\s*(?:ال)?فرات\s*بوست\s*[/–-].{0,40}",),
     )
     sources = (
         *WORDPRESS_SOURCES,  # /feed/, REST, sitemaps
