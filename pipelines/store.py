@@ -124,8 +124,10 @@ class BatchWriter:
         self.retry_delay = retry_delay
         self.batch_timeout = batch_timeout
         # Set at close (from another thread): no more retries or backoff; once the database
-        # is down, every batch left is spooled at once.
+        # is down, one short attempt (it may be back since the last batch gave up), then
+        # every batch left is spooled at once.
         self.closing = threading.Event()
+        self._probed_at_close = False
         # Set when the crawl is interrupted: the bound shrinks to INTERRUPTED_BATCH_TIMEOUT.
         self.interrupted = threading.Event()
         self.engine: Engine | None = None
@@ -198,8 +200,10 @@ class BatchWriter:
         )
 
     def attempt_timeout(self) -> float:
-        """The bound of one attempt now: shorter once the crawl is interrupted."""
-        if self.interrupted.is_set() and self.batch_timeout > 0:
+        """The bound of one attempt now: shorter once the crawl is interrupted, and for the
+        one attempt at close after the database was down."""
+        short = self.interrupted.is_set() or (self.down and self.closing.is_set())
+        if short and self.batch_timeout > 0:
             return min(self.batch_timeout, INTERRUPTED_BATCH_TIMEOUT)
         return self.batch_timeout
 
@@ -233,8 +237,10 @@ class BatchWriter:
         if not batch:
             return stats
         if self.down and self.closing.is_set():
-            # The crawl is closing and the database is gone: do not wait for it again.
-            return self._spool_down(batch, crawl_run_id, stats, "still unavailable at close")
+            if self._probed_at_close:
+                # The crawl is closing and the database is gone: do not wait for it again.
+                return self._spool_down(batch, crawl_run_id, stats, "still unavailable at close")
+            self._probed_at_close = True  # one attempt, with the short bound (attempt_timeout)
         attempts = 1 if self.down or self.closing.is_set() else 1 + self.retry_times
         for attempt in range(attempts):
             try:
