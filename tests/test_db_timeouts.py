@@ -5,10 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from store_crawl import synthetic_item
 from tcp_proxy import FreezableProxy
 
+from crawler import spool
 from crawler.db.session import new_engine, run_bounded, sever
 from crawler.errors import DatabaseTimeout, is_outage
+from crawler.items import SiteInfo
+from pipelines.store import BatchWriter
 
 
 def show(engine, setting: str) -> str:
@@ -63,3 +67,40 @@ def test_a_frozen_link_is_cut_off_and_the_pool_recovers(database_url):
     finally:
         proxy.close()
         engine.dispose()
+
+
+def test_at_close_the_writer_tries_a_database_that_came_back_once(database_url, tmp_path):
+    """The last batch gave up on a frozen database; it answers again by the time the crawl
+    closes. The close's batch is tried (and the spool replayed) rather than spooled unseen;
+    once that one attempt fails, the rest of the close spools at once."""
+    url = make_url(database_url)
+    proxy = FreezableProxy(url.port or 5432, url.host or "127.0.0.1")
+    writer = BatchWriter(
+        SiteInfo("synthetic", "خبر", "https://news.example/"),
+        database_url=url.set(port=proxy.port).render_as_string(hide_password=False),
+        spool_directory=tmp_path / "spool",
+        retry_times=0,
+        batch_timeout=1,
+    )
+    try:
+        assert writer.write([synthetic_item(0)], None)["store/new"] == 1
+        proxy.freeze()
+        assert writer.write([synthetic_item(1)], None)["store/spooled_items"] == 1
+        assert writer.down
+        proxy.thaw()
+        writer.closing.set()
+        stats = writer.write([synthetic_item(2)], None)
+        assert stats["store/items"] == 1 and stats["store/replayed_items"] == 1, stats
+        assert "store/spooled_items" not in stats, stats
+        with writer.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM articles")).scalar_one() == 3
+        assert spool.pending(tmp_path / "spool") == [] and not writer.down
+
+        proxy.freeze()
+        writer.write([synthetic_item(3)], None)  # fails: down again, its one attempt used
+        proxy.thaw()
+        assert writer.write([synthetic_item(4)], None)["store/spooled_items"] == 1
+    finally:
+        proxy.close()
+        if writer.engine is not None:
+            writer.engine.dispose()
