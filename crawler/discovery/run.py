@@ -13,12 +13,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-from scrapy.exceptions import CloseSpider, IgnoreRequest
+from scrapy.exceptions import CloseSpider
 from twisted.python.failure import Failure
 
 from crawler.discovery.decision import Candidate, KnownIndex, Plan, decide
 from crawler.discovery.sources import Source, Walk
 from crawler.extract.urls import same_site, url_key
+from crawler.politeness import refused_by_robots
 
 
 def cheap_key(url: str) -> str:
@@ -116,8 +117,8 @@ class Discovery:
         return True
 
     def refused_by_robots(self, failure: Failure) -> bool:
-        """The site's robots.txt forbids the request (Scrapy's RobotsTxtMiddleware); counted."""
-        if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
+        """The site's robots.txt forbids the request (crawler.politeness); counted."""
+        if refused_by_robots(failure):
             self.inc("robots_forbidden")
             self.robots_refused.append(failure.request.url)
             return True
